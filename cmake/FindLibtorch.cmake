@@ -1,0 +1,62 @@
+# libtorch discovery, in the documented order:
+#   1. LIBTORCH            an unpacked libtorch (its share/cmake/Torch)
+#   2. LIBTORCH_USE_PYTORCH=1  python3's torch.utils.cmake_prefix_path and its C++11 ABI flag
+#   3. Torch_DIR / CMAKE_PREFIX_PATH
+#   4. the system (Debian's libtorch-dev: /usr/lib/<triplet>/cmake/Torch)
+set(_searched "")
+set(UNIMRG_TORCH_SOURCE "system")
+if(DEFINED ENV{LIBTORCH} AND NOT "$ENV{LIBTORCH}" STREQUAL "")
+  set(Torch_DIR "$ENV{LIBTORCH}/share/cmake/Torch")
+  set(UNIMRG_TORCH_SOURCE "LIBTORCH=$ENV{LIBTORCH}")
+  list(APPEND _searched "LIBTORCH=$ENV{LIBTORCH} (looked in ${Torch_DIR})")
+elseif("$ENV{LIBTORCH_USE_PYTORCH}" STREQUAL "1")
+  find_program(_python NAMES python3 python)
+  execute_process(COMMAND ${_python} -c "import torch,torch.utils;print(torch.utils.cmake_prefix_path);print(int(torch._C._GLIBCXX_USE_CXX11_ABI))"
+    OUTPUT_VARIABLE _py_out RESULT_VARIABLE _py_rc ERROR_QUIET OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(_py_rc EQUAL 0)
+    string(REPLACE "\n" ";" _py_lines "${_py_out}")
+    list(GET _py_lines 0 _py_prefix)
+    list(PREPEND CMAKE_PREFIX_PATH "${_py_prefix}")
+    set(UNIMRG_TORCH_SOURCE "LIBTORCH_USE_PYTORCH (${_python})")
+  endif()
+  list(APPEND _searched "LIBTORCH_USE_PYTORCH=1 (${_python} -c 'import torch' returned ${_py_rc})")
+endif()
+list(APPEND _searched "Torch_DIR='${Torch_DIR}'" "CMAKE_PREFIX_PATH='${CMAKE_PREFIX_PATH}'" "the system's cmake package paths (Debian: /usr/lib/x86_64-linux-gnu/cmake/Torch)")
+
+find_package(Torch QUIET)
+if(NOT Torch_FOUND AND NOT TORCH_FOUND)
+  string(REPLACE ";" "; " _searched_text "${_searched}")
+  message(FATAL_ERROR
+    "unimrg: libtorch was not found. Searched: ${_searched_text}. "
+    "Provide it in one of these ways: on Debian or Ubuntu install the system package "
+    "(sudo apt-get install libtorch-dev); or unpack a libtorch archive from pytorch.org and set "
+    "LIBTORCH=/path/to/libtorch; or use the PyTorch of your Python (CUDA builds included) with "
+    "LIBTORCH_USE_PYTORCH=1; or point Torch_DIR (or CMAKE_PREFIX_PATH) at the folder that holds "
+    "TorchConfig.cmake. Then run npm rebuild unimrg.")
+endif()
+
+# Facts recorded into the addon (build_info.h) and beside it (unimrg-build.json).
+set(UNIMRG_TORCH_VERSION "${Torch_VERSION}")
+if(EXISTS "${TORCH_INSTALL_PREFIX}/include/torch/csrc/api/include/torch/version.h")
+  file(STRINGS "${TORCH_INSTALL_PREFIX}/include/torch/csrc/api/include/torch/version.h" _v REGEX "^ *\"[0-9]")
+  if(_v)
+    string(REGEX REPLACE "[ \"]" "" UNIMRG_TORCH_VERSION "${_v}")
+  endif()
+endif()
+if(TORCH_CUDA_LIBRARIES OR CAFFE2_USE_CUDA)
+  set(UNIMRG_TORCH_CUDA "${CUDA_VERSION}${CUDAToolkit_VERSION}")
+  if(UNIMRG_TORCH_CUDA STREQUAL "")
+    set(UNIMRG_TORCH_CUDA "unknown")
+  endif()
+  set(UNIMRG_WITH_CUDA 1)
+else()
+  set(UNIMRG_TORCH_CUDA "")
+  set(UNIMRG_WITH_CUDA 0)
+endif()
+if(TORCH_CXX_FLAGS MATCHES "_GLIBCXX_USE_CXX11_ABI=0")
+  set(UNIMRG_TORCH_CXX11_ABI false)
+else()
+  set(UNIMRG_TORCH_CXX11_ABI true)
+endif()
+get_filename_component(UNIMRG_TORCH_LIBDIR "${TORCH_LIBRARY}" DIRECTORY)
+message(STATUS "unimrg: libtorch ${UNIMRG_TORCH_VERSION} from ${UNIMRG_TORCH_SOURCE}, cuda='${UNIMRG_TORCH_CUDA}', lib ${UNIMRG_TORCH_LIBDIR}")

@@ -1,0 +1,3 @@
+// unimrg: post-train unified multimodal models with UniMRG, on libtorch.
+export { torch, Tensor, TorchError } from './torch';
+export type { DType, Device, TensorOptions, NestedArray, TypedArray } from './torch';

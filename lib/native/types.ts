@@ -1,0 +1,67 @@
+// The raw addon surface. Tensors cross as integer handles into the native slot table.
+export type Handle = number;
+
+export interface ArgInfo {
+  name: string;
+  type: string;
+  kind: 'Tensor' | 'Scalar' | 'int' | 'float' | 'bool' | 'str' | 'ScalarType' | 'Layout' | 'Device' | 'MemoryFormat' | 'Generator' | 'unsupported';
+  optional: boolean;
+  list: boolean;
+  hasDefault: boolean;
+  kwargOnly: boolean;
+}
+
+export interface OpSchema {
+  name: string;
+  schema: string;
+  args: ArgInfo[];
+  returns: { kind: ArgInfo['kind']; list: boolean; aliasedArg: number }[];
+}
+
+export interface BackendInfo {
+  torch: string;
+  cuda: string | null;
+  cudnn: boolean;
+  threads: number;
+  cxx11Abi: boolean;
+  built: { torch: string; cuda: string; source: string };
+  runtime: { torch: string; cuda: boolean };
+}
+
+export interface NativeAddon {
+  setErrorClass(ctor: new (message: string, op: string) => Error): void;
+  findOp(name: string, overload: string): number;
+  opSchema(id: number): OpSchema;
+  opOverloads(name: string): string[];
+  call(id: number, ...args: unknown[]): any;
+  fromBuffer(data: ArrayBufferView, shape: number[], dtype: string): Handle;
+  toBuffer(h: Handle): ArrayBuffer;
+  item(h: Handle): number | boolean;
+  shape(h: Handle): number[];
+  strides(h: Handle): number[];
+  dtype(h: Handle): string;
+  device(h: Handle): string;
+  numel(h: Handle): number;
+  isContiguous(h: Handle): boolean;
+  share(h: Handle): Handle;
+  dispose(h: Handle): void;
+  disposeMany(hs: Handle[]): void;
+  memory(): { tensors: number; bytes: number };
+  requiresGrad(h: Handle): boolean;
+  setRequiresGrad(h: Handle, v: boolean): void;
+  grad(h: Handle): Handle | null;
+  setGrad(h: Handle, g: Handle | null): void;
+  isLeaf(h: Handle): boolean;
+  gradFn(h: Handle): string | null;
+  retainGrad(h: Handle): void;
+  backward(outputs: Handle[], grads: (Handle | null)[] | null, retainGraph: boolean | undefined, createGraph: boolean): void;
+  autogradGrad(outputs: Handle[], inputs: Handle[], gradOutputs: (Handle | null)[] | null, retainGraph: boolean | undefined, createGraph: boolean, allowUnused: boolean): (Handle | null)[];
+  setGradEnabled(v: boolean): boolean;
+  isGradEnabled(): boolean;
+  backend(): BackendInfo;
+  setNumThreads(n: number): void;
+  manualSeed(seed: number): void;
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  cudaSynchronize(): void;
+}

@@ -1,0 +1,33 @@
+// `import { torch } from 'unimrg'`: the tensor API over libtorch.
+import { autograd, enableGrad, isGradEnabled, noGrad, setGradEnabled } from './autograd';
+import { backend, cuda, getNumThreads, manualSeed, setNumThreads } from './backend';
+import * as creation from './creation';
+import * as F from './functional';
+import { ops } from './ops';
+import { dispose, keep, memory, tidy } from './scope';
+import { Tensor } from './tensor';
+import { TorchError } from './errors';
+
+export { Tensor } from './tensor';
+export type { NestedArray, Scalar, TensorOrScalar } from './tensor';
+export { TorchError } from './errors';
+export type { DType, Device, TypedArray } from './dtype';
+export type { TensorOptions } from './creation';
+
+export const torch = {
+  Tensor,
+  TorchError,
+  ...creation,
+  cat: F.cat, stack: F.stack, where: F.where, maximum: F.maximum, minimum: F.minimum,
+  softmax: F.softmax, logSoftmax: F.logSoftmax, layerNorm: F.layerNorm, dropout: F.dropout,
+  embedding: F.embedding, linear: F.linear, conv2d: F.conv2d, interpolate: F.interpolate, pad: F.pad,
+  scaledDotProductAttention: F.scaledDotProductAttention,
+  matmul: (a: Tensor, b: Tensor) => a.matmul(b),
+  /** torch.nn.functional, PyTorch's spelling. */
+  nn: { functional: F },
+  ops,
+  autograd, noGrad, enableGrad, isGradEnabled, setGradEnabled,
+  tidy, keep, dispose, memory,
+  backend, setNumThreads, getNumThreads, manualSeed, cuda,
+};
+export default torch;

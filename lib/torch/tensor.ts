@@ -1,0 +1,372 @@
+// The Tensor class: a plain object around an integer handle into the native slot table.
+// Methods are thin: one crossing into libtorch's dispatcher per op.
+import { native } from '../native/binding';
+import { arrayTypeOf, checkDtype, type Device, type DType, type TypedArray } from './dtype';
+import { TorchError } from './errors';
+import { formatTensor } from './format';
+import { op, type Op } from './op';
+import { track, untrack } from './scope';
+
+const call = native.call;
+
+export type Scalar = number | boolean;
+export type TensorOrScalar = Tensor | Scalar;
+export type NestedArray = number | boolean | bigint | NestedArray[];
+
+// Operators used by the methods below, resolved on first use.
+const O = {
+  addT: op('add', 'Tensor'), addS: op('add', 'Scalar'), addT_: op('add_', 'Tensor'), addS_: op('add_', 'Scalar'),
+  subT: op('sub', 'Tensor'), subS: op('sub', 'Scalar'), subT_: op('sub_', 'Tensor'), subS_: op('sub_', 'Scalar'),
+  mulT: op('mul', 'Tensor'), mulS: op('mul', 'Scalar'), mulT_: op('mul_', 'Tensor'), mulS_: op('mul_', 'Scalar'),
+  divT: op('div', 'Tensor'), divS: op('div', 'Scalar'), divT_: op('div_', 'Tensor'), divS_: op('div_', 'Scalar'),
+  powT: op('pow', 'Tensor_Tensor'), powS: op('pow', 'Tensor_Scalar'),
+  neg: op('neg'), abs: op('abs'), exp: op('exp'), log: op('log'), log1p: op('log1p'), sqrt: op('sqrt'),
+  rsqrt: op('rsqrt'), sin: op('sin'), cos: op('cos'), tanh: op('tanh'), sigmoid: op('sigmoid'), relu: op('relu'),
+  gelu: op('gelu'), silu: op('silu'), softplus: op('softplus'), sign: op('sign'), square: op('square'),
+  reciprocal: op('reciprocal'), floor: op('floor'), round: op('round'), erf: op('erf'),
+  clamp: op('clamp'), clampT: op('clamp', 'Tensor'), clamp_: op('clamp_'),
+  maskedFillS: op('masked_fill', 'Scalar'), maskedFillT: op('masked_fill', 'Tensor'),
+  eqT: op('eq', 'Tensor'), eqS: op('eq', 'Scalar'), neT: op('ne', 'Tensor'), neS: op('ne', 'Scalar'),
+  ltT: op('lt', 'Tensor'), ltS: op('lt', 'Scalar'), leT: op('le', 'Tensor'), leS: op('le', 'Scalar'),
+  gtT: op('gt', 'Tensor'), gtS: op('gt', 'Scalar'), geT: op('ge', 'Tensor'), geS: op('ge', 'Scalar'),
+  logicalNot: op('logical_not'), logicalAnd: op('logical_and'), logicalOr: op('logical_or'),
+  sum: op('sum'), sumDim: op('sum', 'dim_IntList'), mean: op('mean'), meanDim: op('mean', 'dim'),
+  max: op('max'), maxDim: op('max', 'dim'), min: op('min'), minDim: op('min', 'dim'),
+  maximum: op('maximum'), minimum: op('minimum'),
+  argmax: op('argmax'), argmin: op('argmin'), logsumexp: op('logsumexp'),
+  stdDim: op('std', 'dim'), varDim: op('var', 'dim'), std: op('std'), var: op('var'),
+  norm: op('norm', 'Scalar'), normDim: op('norm', 'ScalarOpt_dim'), prod: op('prod'), cumsum: op('cumsum'),
+  allDim: op('all'), anyDim: op('any'),
+  matmul: op('matmul'), bmm: op('bmm'), mm: op('mm'),
+  reshape: op('reshape'), view: op('view'), flatten: op('flatten', 'using_ints'), squeeze: op('squeeze'),
+  squeezeDim: op('squeeze', 'dim'), unsqueeze: op('unsqueeze'), transpose: op('transpose', 'int'),
+  permute: op('permute'), contiguous: op('contiguous'), expand: op('expand'), repeat: op('repeat'),
+  narrow: op('narrow'), select: op('select', 'int'), indexSelect: op('index_select'), gather: op('gather'),
+  scatterSrc: op('scatter', 'src'), scatterValue: op('scatter', 'value'), scatterAdd: op('scatter_add'),
+  split: op('split', 'Tensor'), splitSizes: op('split_with_sizes'), chunk: op('chunk'), t: op('t'),
+  flip: op('flip'), tril: op('tril'), triu: op('triu'), topk: op('topk'), sort: op('sort'),
+  toDtype: op('to', 'dtype'), toDevice: op('to', 'device'), clone: op('clone'), detach: op('detach'),
+  zero_: op('zero_'), fill_: op('fill_', 'Scalar'), copy_: op('copy_'), uniform_: op('uniform_'), normal_: op('normal_'),
+  softmax: op('softmax', 'int'), logSoftmax: op('log_softmax', 'int'),
+} satisfies Record<string, Op>;
+
+export class Tensor {
+  /** @internal handle into the native table; -1 once disposed. */
+  _h: number;
+  /** @internal kept past every tidy() scope. */
+  _kept = false;
+
+  /** @internal Wraps a native handle; use torch.tensor() and friends to create tensors. */
+  constructor(handle: number) {
+    this._h = handle;
+    track(this);
+  }
+
+  // ---- metadata ------------------------------------------------------------------------
+  get shape(): number[] { return native.shape(this._h); }
+  get dtype(): DType { return native.dtype(this._h) as DType; }
+  get device(): string { return native.device(this._h); }
+  get numel(): number { return native.numel(this._h); }
+  get ndim(): number { return this.shape.length; }
+  dim(): number { return this.shape.length; }
+  size(d?: number): number | number[] {
+    const s = this.shape;
+    if (d === undefined) return s;
+    const i = d < 0 ? d + s.length : d;
+    if (i < 0 || i >= s.length) throw new TorchError(`dimension ${d} is out of range for a ${s.length}-d tensor`, 'size');
+    return s[i];
+  }
+  stride(): number[] { return native.strides(this._h); }
+  isContiguous(): boolean { return native.isContiguous(this._h); }
+  get isDisposed(): boolean { return this._h < 0; }
+
+  // ---- autograd ------------------------------------------------------------------------
+  get requiresGrad(): boolean { return native.requiresGrad(this._h); }
+  set requiresGrad(v: boolean) { native.setRequiresGrad(this._h, v); }
+  requiresGrad_(v = true): this { native.setRequiresGrad(this._h, v); return this; }
+  /** The accumulated gradient (a new handle to it each read), or null. */
+  get grad(): Tensor | null {
+    const h = native.grad(this._h);
+    return h === null ? null : new Tensor(h);
+  }
+  set grad(g: Tensor | null) { native.setGrad(this._h, g === null ? null : g._h); }
+  get isLeaf(): boolean { return native.isLeaf(this._h); }
+  get gradFn(): string | null { return native.gradFn(this._h); }
+  retainGrad(): this { native.retainGrad(this._h); return this; }
+  backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+    native.backward([this._h], gradient ? [gradient._h] : null, opts.retainGraph, opts.createGraph ?? false);
+  }
+
+  // ---- memory --------------------------------------------------------------------------
+  /** Frees the tensor now. Using it afterwards throws a TorchError. */
+  dispose(): void {
+    if (this._h < 0) return;
+    untrack(this);
+    native.dispose(this._h);
+    this._h = -1;
+  }
+
+  // ---- elementwise math ----------------------------------------------------------------
+  add(other: TensorOrScalar, alpha: number = 1): Tensor {
+    return new Tensor(typeof other === 'object' ? call(O.addT.id, this._h, other._h, alpha) : call(O.addS.id, this._h, other, alpha));
+  }
+  sub(other: TensorOrScalar, alpha: number = 1): Tensor {
+    return new Tensor(typeof other === 'object' ? call(O.subT.id, this._h, other._h, alpha) : call(O.subS.id, this._h, other, alpha));
+  }
+  mul(other: TensorOrScalar): Tensor {
+    return new Tensor(typeof other === 'object' ? call(O.mulT.id, this._h, other._h) : call(O.mulS.id, this._h, other));
+  }
+  div(other: TensorOrScalar): Tensor {
+    return new Tensor(typeof other === 'object' ? call(O.divT.id, this._h, other._h) : call(O.divS.id, this._h, other));
+  }
+  pow(exponent: TensorOrScalar): Tensor {
+    return new Tensor(typeof exponent === 'object' ? call(O.powT.id, this._h, exponent._h) : call(O.powS.id, this._h, exponent));
+  }
+  add_(other: TensorOrScalar, alpha: number = 1): this {
+    if (typeof other === 'object') call(O.addT_.id, this._h, other._h, alpha); else call(O.addS_.id, this._h, other, alpha);
+    return this;
+  }
+  sub_(other: TensorOrScalar, alpha: number = 1): this {
+    if (typeof other === 'object') call(O.subT_.id, this._h, other._h, alpha); else call(O.subS_.id, this._h, other, alpha);
+    return this;
+  }
+  mul_(other: TensorOrScalar): this {
+    if (typeof other === 'object') call(O.mulT_.id, this._h, other._h); else call(O.mulS_.id, this._h, other);
+    return this;
+  }
+  div_(other: TensorOrScalar): this {
+    if (typeof other === 'object') call(O.divT_.id, this._h, other._h); else call(O.divS_.id, this._h, other);
+    return this;
+  }
+  neg(): Tensor { return new Tensor(call(O.neg.id, this._h)); }
+  abs(): Tensor { return new Tensor(call(O.abs.id, this._h)); }
+  exp(): Tensor { return new Tensor(call(O.exp.id, this._h)); }
+  log(): Tensor { return new Tensor(call(O.log.id, this._h)); }
+  log1p(): Tensor { return new Tensor(call(O.log1p.id, this._h)); }
+  sqrt(): Tensor { return new Tensor(call(O.sqrt.id, this._h)); }
+  rsqrt(): Tensor { return new Tensor(call(O.rsqrt.id, this._h)); }
+  sin(): Tensor { return new Tensor(call(O.sin.id, this._h)); }
+  cos(): Tensor { return new Tensor(call(O.cos.id, this._h)); }
+  tanh(): Tensor { return new Tensor(call(O.tanh.id, this._h)); }
+  sigmoid(): Tensor { return new Tensor(call(O.sigmoid.id, this._h)); }
+  relu(): Tensor { return new Tensor(call(O.relu.id, this._h)); }
+  /** GELU; approximate 'tanh' as in PyTorch. */
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return new Tensor(call(O.gelu.id, this._h, approximate)); }
+  silu(): Tensor { return new Tensor(call(O.silu.id, this._h)); }
+  softplus(beta = 1, threshold = 20): Tensor { return new Tensor(call(O.softplus.id, this._h, beta, threshold)); }
+  sign(): Tensor { return new Tensor(call(O.sign.id, this._h)); }
+  square(): Tensor { return new Tensor(call(O.square.id, this._h)); }
+  reciprocal(): Tensor { return new Tensor(call(O.reciprocal.id, this._h)); }
+  floor(): Tensor { return new Tensor(call(O.floor.id, this._h)); }
+  round(): Tensor { return new Tensor(call(O.round.id, this._h)); }
+  erf(): Tensor { return new Tensor(call(O.erf.id, this._h)); }
+  clamp(min?: number | Tensor | null, max?: number | Tensor | null): Tensor {
+    if (typeof min === 'object' || typeof max === 'object') {
+      return new Tensor(call(O.clampT.id, this._h, min == null ? null : (min as Tensor)._h, max == null ? null : (max as Tensor)._h));
+    }
+    return new Tensor(call(O.clamp.id, this._h, min ?? null, max ?? null));
+  }
+  clamp_(min?: number | null, max?: number | null): this { call(O.clamp_.id, this._h, min ?? null, max ?? null); return this; }
+  maskedFill(mask: Tensor, value: TensorOrScalar): Tensor {
+    return new Tensor(typeof value === 'object' ? call(O.maskedFillT.id, this._h, mask._h, value._h) : call(O.maskedFillS.id, this._h, mask._h, value));
+  }
+  maximum(other: Tensor): Tensor { return new Tensor(call(O.maximum.id, this._h, other._h)); }
+  minimum(other: Tensor): Tensor { return new Tensor(call(O.minimum.id, this._h, other._h)); }
+
+  // ---- comparisons and logic -----------------------------------------------------------
+  eq(other: TensorOrScalar): Tensor { return cmp(this, other, O.eqT, O.eqS); }
+  ne(other: TensorOrScalar): Tensor { return cmp(this, other, O.neT, O.neS); }
+  lt(other: TensorOrScalar): Tensor { return cmp(this, other, O.ltT, O.ltS); }
+  le(other: TensorOrScalar): Tensor { return cmp(this, other, O.leT, O.leS); }
+  gt(other: TensorOrScalar): Tensor { return cmp(this, other, O.gtT, O.gtS); }
+  ge(other: TensorOrScalar): Tensor { return cmp(this, other, O.geT, O.geS); }
+  logicalNot(): Tensor { return new Tensor(call(O.logicalNot.id, this._h)); }
+  logicalAnd(other: Tensor): Tensor { return new Tensor(call(O.logicalAnd.id, this._h, other._h)); }
+  logicalOr(other: Tensor): Tensor { return new Tensor(call(O.logicalOr.id, this._h, other._h)); }
+
+  // ---- reductions ----------------------------------------------------------------------
+  sum(dim?: number | number[], keepdim = false, opts: { dtype?: DType } = {}): Tensor {
+    return new Tensor(dim === undefined ? call(O.sum.id, this._h, opts.dtype ?? null) : call(O.sumDim.id, this._h, dim, keepdim, opts.dtype ?? null));
+  }
+  mean(dim?: number | number[], keepdim = false, opts: { dtype?: DType } = {}): Tensor {
+    return new Tensor(dim === undefined ? call(O.mean.id, this._h, opts.dtype ?? null) : call(O.meanDim.id, this._h, dim, keepdim, opts.dtype ?? null));
+  }
+  /** The largest element, or along `dim` the largest values (see maxWithIndices for both). */
+  max(dim?: number, keepdim = false): Tensor {
+    if (dim === undefined) return new Tensor(call(O.max.id, this._h));
+    const [values, indices] = call(O.maxDim.id, this._h, dim, keepdim) as number[];
+    native.dispose(indices);
+    return new Tensor(values);
+  }
+  min(dim?: number, keepdim = false): Tensor {
+    if (dim === undefined) return new Tensor(call(O.min.id, this._h));
+    const [values, indices] = call(O.minDim.id, this._h, dim, keepdim) as number[];
+    native.dispose(indices);
+    return new Tensor(values);
+  }
+  maxWithIndices(dim: number, keepdim = false): { values: Tensor; indices: Tensor } {
+    const [v, i] = call(O.maxDim.id, this._h, dim, keepdim) as number[];
+    return { values: new Tensor(v), indices: new Tensor(i) };
+  }
+  minWithIndices(dim: number, keepdim = false): { values: Tensor; indices: Tensor } {
+    const [v, i] = call(O.minDim.id, this._h, dim, keepdim) as number[];
+    return { values: new Tensor(v), indices: new Tensor(i) };
+  }
+  argmax(dim?: number, keepdim = false): Tensor { return new Tensor(call(O.argmax.id, this._h, dim ?? null, keepdim)); }
+  argmin(dim?: number, keepdim = false): Tensor { return new Tensor(call(O.argmin.id, this._h, dim ?? null, keepdim)); }
+  logsumexp(dim: number | number[], keepdim = false): Tensor { return new Tensor(call(O.logsumexp.id, this._h, dim, keepdim)); }
+  /** Standard deviation (unbiased by default, as PyTorch). */
+  std(dim?: number | number[], keepdim = false, opts: { unbiased?: boolean } = {}): Tensor {
+    return new Tensor(dim === undefined ? call(O.std.id, this._h, opts.unbiased ?? true) : call(O.stdDim.id, this._h, dim, opts.unbiased ?? true, keepdim));
+  }
+  var(dim?: number | number[], keepdim = false, opts: { unbiased?: boolean } = {}): Tensor {
+    return new Tensor(dim === undefined ? call(O.var.id, this._h, opts.unbiased ?? true) : call(O.varDim.id, this._h, dim, opts.unbiased ?? true, keepdim));
+  }
+  /** p-norm over all elements or along `dim`. */
+  norm(p: number = 2, dim?: number | number[], keepdim = false): Tensor {
+    return new Tensor(dim === undefined ? call(O.norm.id, this._h, p) : call(O.normDim.id, this._h, p, dim, keepdim));
+  }
+  prod(): Tensor { return new Tensor(call(O.prod.id, this._h, null)); }
+  cumsum(dim: number): Tensor { return new Tensor(call(O.cumsum.id, this._h, dim, null)); }
+  all(): Tensor { return new Tensor(call(O.allDim.id, this._h)); }
+  any(): Tensor { return new Tensor(call(O.anyDim.id, this._h)); }
+
+  // ---- linear algebra ------------------------------------------------------------------
+  matmul(other: Tensor): Tensor { return new Tensor(call(O.matmul.id, this._h, other._h)); }
+  bmm(other: Tensor): Tensor { return new Tensor(call(O.bmm.id, this._h, other._h)); }
+  mm(other: Tensor): Tensor { return new Tensor(call(O.mm.id, this._h, other._h)); }
+
+  // ---- shape ---------------------------------------------------------------------------
+  reshape(...shape: number[] | [number[]]): Tensor { return new Tensor(call(O.reshape.id, this._h, sizes(shape))); }
+  view(...shape: number[] | [number[]]): Tensor { return new Tensor(call(O.view.id, this._h, sizes(shape))); }
+  flatten(startDim = 0, endDim = -1): Tensor { return new Tensor(call(O.flatten.id, this._h, startDim, endDim)); }
+  squeeze(dim?: number): Tensor { return new Tensor(dim === undefined ? call(O.squeeze.id, this._h) : call(O.squeezeDim.id, this._h, dim)); }
+  unsqueeze(dim: number): Tensor { return new Tensor(call(O.unsqueeze.id, this._h, dim)); }
+  transpose(dim0: number, dim1: number): Tensor { return new Tensor(call(O.transpose.id, this._h, dim0, dim1)); }
+  /** 2-D transpose. */
+  t(): Tensor { return new Tensor(call(O.t.id, this._h)); }
+  permute(...dims: number[] | [number[]]): Tensor { return new Tensor(call(O.permute.id, this._h, sizes(dims))); }
+  contiguous(): Tensor { return new Tensor(call(O.contiguous.id, this._h)); }
+  expand(...shape: number[] | [number[]]): Tensor { return new Tensor(call(O.expand.id, this._h, sizes(shape), false)); }
+  expandAs(other: Tensor): Tensor { return this.expand(other.shape); }
+  repeat(...repeats: number[] | [number[]]): Tensor { return new Tensor(call(O.repeat.id, this._h, sizes(repeats))); }
+  narrow(dim: number, start: number, length: number): Tensor { return new Tensor(call(O.narrow.id, this._h, dim, start, length)); }
+  select(dim: number, index: number): Tensor { return new Tensor(call(O.select.id, this._h, dim, index)); }
+  indexSelect(dim: number, index: Tensor): Tensor { return new Tensor(call(O.indexSelect.id, this._h, dim, index._h)); }
+  gather(dim: number, index: Tensor): Tensor { return new Tensor(call(O.gather.id, this._h, dim, index._h, false)); }
+  scatter(dim: number, index: Tensor, src: TensorOrScalar): Tensor {
+    return new Tensor(typeof src === 'object' ? call(O.scatterSrc.id, this._h, dim, index._h, src._h) : call(O.scatterValue.id, this._h, dim, index._h, src));
+  }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return new Tensor(call(O.scatterAdd.id, this._h, dim, index._h, src._h)); }
+  /** Splits into pieces of `size` (a number) or of the given sizes (an array), along dim. */
+  split(sizeOrSizes: number | number[], dim = 0): Tensor[] {
+    const hs = (Array.isArray(sizeOrSizes) ? call(O.splitSizes.id, this._h, sizeOrSizes, dim) : call(O.split.id, this._h, sizeOrSizes, dim)) as number[];
+    return hs.map((h) => new Tensor(h));
+  }
+  chunk(chunks: number, dim = 0): Tensor[] { return (call(O.chunk.id, this._h, chunks, dim) as number[]).map((h) => new Tensor(h)); }
+  flip(dims: number[]): Tensor { return new Tensor(call(O.flip.id, this._h, dims)); }
+  tril(diagonal = 0): Tensor { return new Tensor(call(O.tril.id, this._h, diagonal)); }
+  triu(diagonal = 0): Tensor { return new Tensor(call(O.triu.id, this._h, diagonal)); }
+  topk(k: number, dim = -1, largest = true, sorted = true): { values: Tensor; indices: Tensor } {
+    const [v, i] = call(O.topk.id, this._h, k, dim, largest, sorted) as number[];
+    return { values: new Tensor(v), indices: new Tensor(i) };
+  }
+  sort(dim = -1, descending = false): { values: Tensor; indices: Tensor } {
+    const [v, i] = call(O.sort.id, this._h, dim, descending) as number[];
+    return { values: new Tensor(v), indices: new Tensor(i) };
+  }
+
+  // ---- functional on self ----------------------------------------------------------------
+  softmax(dim: number, opts: { dtype?: DType } = {}): Tensor { return new Tensor(call(O.softmax.id, this._h, dim, opts.dtype ?? null)); }
+  logSoftmax(dim: number, opts: { dtype?: DType } = {}): Tensor { return new Tensor(call(O.logSoftmax.id, this._h, dim, opts.dtype ?? null)); }
+
+  // ---- conversion ----------------------------------------------------------------------
+  /** A tensor of another dtype or on another device (the same tensor when nothing changes). */
+  to(target: DType | Device | { dtype?: DType; device?: Device }, opts: { copy?: boolean; nonBlocking?: boolean } = {}): Tensor {
+    const copy = opts.copy ?? false;
+    const nb = opts.nonBlocking ?? false;
+    let dtype: DType | undefined;
+    let device: string | undefined;
+    if (typeof target === 'string') {
+      if (target === 'cpu' || target.startsWith('cuda')) device = target; else dtype = checkDtype(target);
+    } else {
+      dtype = target.dtype;
+      device = target.device;
+    }
+    if (device !== undefined) return new Tensor(call(O.toDevice.id, this._h, device, dtype ?? this.dtype, nb, copy, null));
+    if (dtype !== undefined) return new Tensor(call(O.toDtype.id, this._h, checkDtype(dtype), nb, copy, null));
+    return new Tensor(native.share(this._h));
+  }
+  float(): Tensor { return this.to('float32'); }
+  double(): Tensor { return this.to('float64'); }
+  half(): Tensor { return this.to('float16'); }
+  bfloat16(): Tensor { return this.to('bfloat16'); }
+  long(): Tensor { return this.to('int64'); }
+  int(): Tensor { return this.to('int32'); }
+  bool(): Tensor { return this.to('bool'); }
+  cpu(): Tensor { return this.to('cpu'); }
+  cuda(index = 0): Tensor { return this.to(`cuda:${index}`); }
+  clone(): Tensor { return new Tensor(call(O.clone.id, this._h, null)); }
+  /** A tensor sharing storage that autograd does not track. */
+  detach(): Tensor { return new Tensor(call(O.detach.id, this._h)); }
+
+  // ---- in-place initialisation -----------------------------------------------------------
+  zero_(): this { call(O.zero_.id, this._h); return this; }
+  fill_(value: number): this { call(O.fill_.id, this._h, value); return this; }
+  copy_(src: Tensor): this { call(O.copy_.id, this._h, src._h, false); return this; }
+  uniform_(from = 0, to = 1): this { call(O.uniform_.id, this._h, from, to, null); return this; }
+  normal_(mean = 0, std = 1): this { call(O.normal_.id, this._h, mean, std, null); return this; }
+
+  // ---- data out --------------------------------------------------------------------------
+  /** A typed copy of the elements in row-major order (float16/bfloat16: raw bits, bool: 0/1). */
+  toArray(): TypedArray {
+    const dtype = this.dtype;
+    const Ctor = arrayTypeOf[dtype];
+    return new Ctor(native.toBuffer(this._h));
+  }
+  /** The single element as a number (or boolean). */
+  item(): number | boolean { return native.item(this._h); }
+  /** The elements as nested arrays of numbers (booleans for bool tensors). */
+  toNested(): NestedArray {
+    const shape = this.shape;
+    const flat = numbersOf(this);
+    if (shape.length === 0) return flat[0];
+    let i = 0;
+    const build = (d: number): NestedArray[] => {
+      const out: NestedArray[] = [];
+      for (let k = 0; k < shape[d]; k++) out.push(d === shape.length - 1 ? flat[i++] : build(d + 1));
+      return out;
+    };
+    return build(0);
+  }
+  /** Prints like PyTorch: `tensor([[1., 2.], [3., 4.]], dtype=torch.float64)`. */
+  toString(): string {
+    if (this._h < 0) return 'tensor(<disposed>)';
+    return formatTensor(this.shape, numbersOf(this), {
+      dtype: this.dtype, device: this.device, requiresGrad: this.requiresGrad, isLeaf: this.isLeaf, gradFn: this.gradFn,
+    });
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }
+}
+
+function cmp(a: Tensor, b: TensorOrScalar, t: Op, s: Op): Tensor {
+  return new Tensor(typeof b === 'object' ? call(t.id, a._h, b._h) : call(s.id, a._h, b));
+}
+
+/** Accepts f(2, 3) and f([2, 3]). */
+export function sizes(args: number[] | [number[]]): number[] {
+  return Array.isArray(args[0]) ? (args[0] as number[]) : (args as number[]);
+}
+
+/** Elements as JS numbers (booleans for bool), whatever the dtype. */
+function numbersOf(t: Tensor): (number | boolean)[] {
+  const dtype = t.dtype;
+  if (dtype === 'float16' || dtype === 'bfloat16') {
+    const f = t.float();
+    try { return Array.from(f.toArray() as Float32Array); } finally { f.dispose(); }
+  }
+  const a = t.toArray();
+  if (dtype === 'bool') return Array.from(a as Uint8Array, (x) => x !== 0);
+  if (a instanceof BigInt64Array) return Array.from(a, (x) => Number(x));
+  return Array.from(a as Float32Array);
+}

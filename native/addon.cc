@@ -1,0 +1,33 @@
+// Addon entry: one EnvState per Node.js environment (context-aware, works in workers).
+#include "errors.h"
+#include "state.h"
+
+namespace unimrg {
+void register_dispatch(Napi::Env env, Napi::Object exports);
+void register_tensor_data(Napi::Env env, Napi::Object exports);
+void register_autograd(Napi::Env env, Napi::Object exports);
+void register_backend(Napi::Env env, Napi::Object exports);
+
+namespace {
+// setErrorClass(TorchError): native failures are thrown as instances of the TS class.
+Napi::Value set_error_class(const Napi::CallbackInfo& info) {
+  state().torch_error = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+}  // namespace
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  init_state(env);
+  exports.Set("setErrorClass", Napi::Function::New(env, set_error_class, "setErrorClass"));
+  register_dispatch(env, exports);
+  register_tensor_data(env, exports);
+  register_autograd(env, exports);
+  register_backend(env, exports);
+  return exports;
+}
+
+}  // namespace unimrg
+
+// The macro pastes the function name into an identifier, so it must be unqualified.
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return unimrg::init(env, exports); }
+NODE_API_MODULE(unimrg, InitAddon)
