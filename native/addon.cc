@@ -7,6 +7,7 @@ void register_dispatch(Napi::Env env, Napi::Object exports);
 void register_tensor_data(Napi::Env env, Napi::Object exports);
 void register_autograd(Napi::Env env, Napi::Object exports);
 void register_backend(Napi::Env env, Napi::Object exports);
+void register_fast_ops(Napi::Env env, Napi::Object exports);
 
 namespace {
 // setErrorClass(TorchError): native failures are thrown as instances of the TS class.
@@ -23,6 +24,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_tensor_data(env, exports);
   register_autograd(env, exports);
   register_backend(env, exports);
+  register_fast_ops(env, exports);
   return exports;
 }
 

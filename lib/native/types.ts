@@ -34,6 +34,8 @@ export interface NativeAddon {
   opSchema(id: number): OpSchema;
   opOverloads(name: string): string[];
   call(id: number, ...args: unknown[]): any;
+  unary(code: number, h: Handle): Handle;
+  binary(code: number, a: Handle, b: Handle): Handle;
   fromBuffer(data: ArrayBufferView, shape: number[], dtype: string): Handle;
   toBuffer(h: Handle): ArrayBuffer;
   item(h: Handle): number | boolean;

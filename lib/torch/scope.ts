@@ -57,21 +57,27 @@ export function tidy<T>(fn: () => T): T {
     result = fn();
   } catch (e) {
     scopes.pop();
-    release(scope, new Set());
+    release(scope, NONE);
     throw e;
   }
   scopes.pop();
   if (result instanceof Promise) {
-    release(scope, new Set());
+    release(scope, NONE);
     throw new TorchError('tidy() takes a synchronous function; tensors cannot outlive an await inside it', 'tidy');
   }
-  const survivors = new Set<Disposable>();
-  collect(result, survivors);
-  release(scope, survivors);
+  if (result === undefined || result === null || typeof result !== 'object') {
+    release(scope, NONE);
+  } else {
+    const survivors = new Set<Disposable>();
+    collect(result, survivors);
+    release(scope, survivors);
+  }
   return result;
 }
 
-function release(scope: Disposable[], survivors: Set<Disposable>): void {
+const NONE: ReadonlySet<Disposable> = new Set();
+
+function release(scope: Disposable[], survivors: ReadonlySet<Disposable>): void {
   const handles: number[] = [];
   for (const t of scope) {
     if (t._h < 0) continue;

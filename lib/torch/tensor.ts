@@ -3,11 +3,14 @@
 import { native } from '../native/binding';
 import { arrayTypeOf, checkDtype, type Device, type DType, type TypedArray } from './dtype';
 import { TorchError } from './errors';
+import { B, U } from './fast';
 import { formatTensor } from './format';
 import { op, type Op } from './op';
 import { track, untrack } from './scope';
 
 const call = native.call;
+const unary = native.unary;
+const binary = native.binary;
 
 export type Scalar = number | boolean;
 export type TensorOrScalar = Tensor | Scalar;
@@ -108,16 +111,18 @@ export class Tensor {
 
   // ---- elementwise math ----------------------------------------------------------------
   add(other: TensorOrScalar, alpha: number = 1): Tensor {
-    return new Tensor(typeof other === 'object' ? call(O.addT.id, this._h, other._h, alpha) : call(O.addS.id, this._h, other, alpha));
+    if (typeof other === 'object') return new Tensor(alpha === 1 ? binary(B.add, this._h, other._h) : call(O.addT.id, this._h, other._h, alpha));
+    return new Tensor(call(O.addS.id, this._h, other, alpha));
   }
   sub(other: TensorOrScalar, alpha: number = 1): Tensor {
-    return new Tensor(typeof other === 'object' ? call(O.subT.id, this._h, other._h, alpha) : call(O.subS.id, this._h, other, alpha));
+    if (typeof other === 'object') return new Tensor(alpha === 1 ? binary(B.sub, this._h, other._h) : call(O.subT.id, this._h, other._h, alpha));
+    return new Tensor(call(O.subS.id, this._h, other, alpha));
   }
   mul(other: TensorOrScalar): Tensor {
-    return new Tensor(typeof other === 'object' ? call(O.mulT.id, this._h, other._h) : call(O.mulS.id, this._h, other));
+    return new Tensor(typeof other === 'object' ? binary(B.mul, this._h, other._h) : call(O.mulS.id, this._h, other));
   }
   div(other: TensorOrScalar): Tensor {
-    return new Tensor(typeof other === 'object' ? call(O.divT.id, this._h, other._h) : call(O.divS.id, this._h, other));
+    return new Tensor(typeof other === 'object' ? binary(B.div, this._h, other._h) : call(O.divS.id, this._h, other));
   }
   pow(exponent: TensorOrScalar): Tensor {
     return new Tensor(typeof exponent === 'object' ? call(O.powT.id, this._h, exponent._h) : call(O.powS.id, this._h, exponent));
@@ -138,25 +143,25 @@ export class Tensor {
     if (typeof other === 'object') call(O.divT_.id, this._h, other._h); else call(O.divS_.id, this._h, other);
     return this;
   }
-  neg(): Tensor { return new Tensor(call(O.neg.id, this._h)); }
-  abs(): Tensor { return new Tensor(call(O.abs.id, this._h)); }
-  exp(): Tensor { return new Tensor(call(O.exp.id, this._h)); }
-  log(): Tensor { return new Tensor(call(O.log.id, this._h)); }
-  log1p(): Tensor { return new Tensor(call(O.log1p.id, this._h)); }
-  sqrt(): Tensor { return new Tensor(call(O.sqrt.id, this._h)); }
-  rsqrt(): Tensor { return new Tensor(call(O.rsqrt.id, this._h)); }
-  sin(): Tensor { return new Tensor(call(O.sin.id, this._h)); }
-  cos(): Tensor { return new Tensor(call(O.cos.id, this._h)); }
-  tanh(): Tensor { return new Tensor(call(O.tanh.id, this._h)); }
-  sigmoid(): Tensor { return new Tensor(call(O.sigmoid.id, this._h)); }
-  relu(): Tensor { return new Tensor(call(O.relu.id, this._h)); }
+  neg(): Tensor { return new Tensor(unary(U.neg, this._h)); }
+  abs(): Tensor { return new Tensor(unary(U.abs, this._h)); }
+  exp(): Tensor { return new Tensor(unary(U.exp, this._h)); }
+  log(): Tensor { return new Tensor(unary(U.log, this._h)); }
+  log1p(): Tensor { return new Tensor(unary(U.log1p, this._h)); }
+  sqrt(): Tensor { return new Tensor(unary(U.sqrt, this._h)); }
+  rsqrt(): Tensor { return new Tensor(unary(U.rsqrt, this._h)); }
+  sin(): Tensor { return new Tensor(unary(U.sin, this._h)); }
+  cos(): Tensor { return new Tensor(unary(U.cos, this._h)); }
+  tanh(): Tensor { return new Tensor(unary(U.tanh, this._h)); }
+  sigmoid(): Tensor { return new Tensor(unary(U.sigmoid, this._h)); }
+  relu(): Tensor { return new Tensor(unary(U.relu, this._h)); }
   /** GELU; approximate 'tanh' as in PyTorch. */
   gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return new Tensor(call(O.gelu.id, this._h, approximate)); }
-  silu(): Tensor { return new Tensor(call(O.silu.id, this._h)); }
+  silu(): Tensor { return new Tensor(unary(U.silu, this._h)); }
   softplus(beta = 1, threshold = 20): Tensor { return new Tensor(call(O.softplus.id, this._h, beta, threshold)); }
   sign(): Tensor { return new Tensor(call(O.sign.id, this._h)); }
-  square(): Tensor { return new Tensor(call(O.square.id, this._h)); }
-  reciprocal(): Tensor { return new Tensor(call(O.reciprocal.id, this._h)); }
+  square(): Tensor { return new Tensor(unary(U.square, this._h)); }
+  reciprocal(): Tensor { return new Tensor(unary(U.reciprocal, this._h)); }
   floor(): Tensor { return new Tensor(call(O.floor.id, this._h)); }
   round(): Tensor { return new Tensor(call(O.round.id, this._h)); }
   erf(): Tensor { return new Tensor(call(O.erf.id, this._h)); }
@@ -186,10 +191,12 @@ export class Tensor {
 
   // ---- reductions ----------------------------------------------------------------------
   sum(dim?: number | number[], keepdim = false, opts: { dtype?: DType } = {}): Tensor {
-    return new Tensor(dim === undefined ? call(O.sum.id, this._h, opts.dtype ?? null) : call(O.sumDim.id, this._h, dim, keepdim, opts.dtype ?? null));
+    if (dim === undefined) return new Tensor(opts.dtype === undefined ? unary(U.sum, this._h) : call(O.sum.id, this._h, opts.dtype));
+    return new Tensor(call(O.sumDim.id, this._h, dim, keepdim, opts.dtype ?? null));
   }
   mean(dim?: number | number[], keepdim = false, opts: { dtype?: DType } = {}): Tensor {
-    return new Tensor(dim === undefined ? call(O.mean.id, this._h, opts.dtype ?? null) : call(O.meanDim.id, this._h, dim, keepdim, opts.dtype ?? null));
+    if (dim === undefined) return new Tensor(opts.dtype === undefined ? unary(U.mean, this._h) : call(O.mean.id, this._h, opts.dtype));
+    return new Tensor(call(O.meanDim.id, this._h, dim, keepdim, opts.dtype ?? null));
   }
   /** The largest element, or along `dim` the largest values (see maxWithIndices for both). */
   max(dim?: number, keepdim = false): Tensor {
@@ -232,9 +239,9 @@ export class Tensor {
   any(): Tensor { return new Tensor(call(O.anyDim.id, this._h)); }
 
   // ---- linear algebra ------------------------------------------------------------------
-  matmul(other: Tensor): Tensor { return new Tensor(call(O.matmul.id, this._h, other._h)); }
-  bmm(other: Tensor): Tensor { return new Tensor(call(O.bmm.id, this._h, other._h)); }
-  mm(other: Tensor): Tensor { return new Tensor(call(O.mm.id, this._h, other._h)); }
+  matmul(other: Tensor): Tensor { return new Tensor(binary(B.matmul, this._h, other._h)); }
+  bmm(other: Tensor): Tensor { return new Tensor(binary(B.bmm, this._h, other._h)); }
+  mm(other: Tensor): Tensor { return new Tensor(binary(B.mm, this._h, other._h)); }
 
   // ---- shape ---------------------------------------------------------------------------
   reshape(...shape: number[] | [number[]]): Tensor { return new Tensor(call(O.reshape.id, this._h, sizes(shape))); }
@@ -308,7 +315,7 @@ export class Tensor {
   cuda(index = 0): Tensor { return this.to(`cuda:${index}`); }
   clone(): Tensor { return new Tensor(call(O.clone.id, this._h, null)); }
   /** A tensor sharing storage that autograd does not track. */
-  detach(): Tensor { return new Tensor(call(O.detach.id, this._h)); }
+  detach(): Tensor { return new Tensor(unary(U.detach, this._h)); }
 
   // ---- in-place initialisation -----------------------------------------------------------
   zero_(): this { call(O.zero_.id, this._h); return this; }
