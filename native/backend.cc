@@ -35,14 +35,13 @@ const RuntimeTorch& runtime_torch() {
 
 Napi::Value backend(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto& hooks = at::detail::getCUDAHooks();
   Napi::Object out = Napi::Object::New(env);
   const RuntimeTorch& rt = runtime_torch();
   out.Set("torch", rt.version.empty() ? std::string(UNIMRG_BUILT_TORCH_VERSION) : rt.version);
   std::string cuda = UNIMRG_BUILT_TORCH_CUDA;
   out.Set("cuda", cuda.empty() ? env.Null() : Napi::String::New(env, cuda));
   bool cudnn = false;
-  try { cudnn = hooks.compiledWithCuDNN(); } catch (...) {}
+  try { cudnn = at::detail::getCUDAHooks().compiledWithCuDNN(); } catch (...) {}
   out.Set("cudnn", cudnn);
   out.Set("threads", at::get_num_threads());
   out.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
@@ -78,22 +77,26 @@ Napi::Value manual_seed(const Napi::CallbackInfo& info) {
   });
 }
 
+int cuda_devices() {
+#if UNIMRG_WITH_CUDA
+  try { return static_cast<int>(c10::cuda::device_count()); } catch (...) { return 0; }
+#else
+  return 0;  // a CPU-only libtorch cannot run CUDA kernels, whatever the machine has
+#endif
+}
+
 Napi::Value cuda_is_available(const Napi::CallbackInfo& info) {
-  bool ok = false;
-  try { ok = at::hasCUDA() && at::detail::getCUDAHooks().getNumGPUs() > 0; } catch (...) {}
-  return Napi::Boolean::New(info.Env(), ok);
+  return Napi::Boolean::New(info.Env(), cuda_devices() > 0);
 }
 
 Napi::Value cuda_device_count(const Napi::CallbackInfo& info) {
-  int n = 0;
-  try { n = at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0; } catch (...) {}
-  return Napi::Number::New(info.Env(), n);
+  return Napi::Number::New(info.Env(), cuda_devices());
 }
 
 Napi::Value cuda_synchronize(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "cuda.synchronize", [&]() -> Napi::Value {
 #if UNIMRG_WITH_CUDA
-    if (at::hasCUDA()) c10::cuda::device_synchronize();
+    if (cuda_devices() > 0) c10::cuda::device_synchronize();
 #endif
     return info.Env().Undefined();
   });

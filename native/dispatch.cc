@@ -1,6 +1,8 @@
 #include "dispatch.h"
 
 #include <cmath>
+#include <mutex>
+#include <sstream>
 
 #include "errors.h"
 #include "napi_values.h"
@@ -17,10 +19,7 @@ ValueKind kind_of(const c10::TypePtr& t) {
     case c10::TypeKind::IntType:
     case c10::TypeKind::SymIntType: return ValueKind::Int;
     case c10::TypeKind::FloatType:
-#if TORCH_VERSION_MAJOR >= 2
-    case c10::TypeKind::SymFloatType:
-#endif
-      return ValueKind::Float;
+    case c10::TypeKind::SymFloatType: return ValueKind::Float;
     case c10::TypeKind::BoolType: return ValueKind::Bool;
     case c10::TypeKind::StringType: return ValueKind::String;
     case c10::TypeKind::ScalarTypeType: return ValueKind::ScalarType;
@@ -368,7 +367,9 @@ Napi::Value op_schema(const Napi::CallbackInfo& info) {
   const OpEntry& op = *st.ops[id];
   Napi::Object out = Napi::Object::New(env);
   out.Set("name", op.name);
-  out.Set("schema", c10::toString(op.handle.schema()));
+  std::ostringstream schema_text;
+  schema_text << op.handle.schema();
+  out.Set("schema", schema_text.str());
   Napi::Array args = Napi::Array::New(env, op.args.size());
   for (size_t i = 0; i < op.args.size(); i++) {
     const ArgSpec& a = op.args[i];

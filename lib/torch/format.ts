@@ -17,39 +17,46 @@ const PRECISION = 4;
 
 type Elem = number | boolean;
 
-function makeFormatter(values: Elem[], dtype: DType): (v: Elem) => string {
-  if (dtype === 'bool') return (v) => (v ? 'True' : 'False');
-  const floating = dtype.startsWith('float') || dtype === 'bfloat16';
-  const nums = values as number[];
-  if (!floating) {
-    const width = Math.max(1, ...nums.map((v) => String(v).length));
-    return (v) => String(v).padStart(width);
-  }
-  const finite = nums.filter((v) => Number.isFinite(v));
-  const nonzero = finite.map(Math.abs).filter((v) => v !== 0);
-  const intMode = finite.every((v) => v === Math.ceil(v));
-  let fmt: (v: number) => string;
-  if (nonzero.length === 0) {
-    fmt = (v) => (Number.isFinite(v) ? (intMode ? `${v.toFixed(0)}.` : v.toFixed(PRECISION)) : String(v));
-  } else {
-    const max = Math.max(...nonzero);
-    const min = Math.min(...nonzero);
-    if (intMode) {
-      fmt = max > 1e8 ? (v) => v.toExponential(PRECISION) : (v) => `${v.toFixed(0)}.`;
-    } else if (max / min > 1000 || max > 1e8 || min < 1e-4) {
-      fmt = (v) => v.toExponential(PRECISION);
-    } else {
-      fmt = (v) => v.toFixed(PRECISION);
-    }
-  }
-  const show = (v: number) => (Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : pyExp(fmt(v)));
-  const width = Math.max(...nums.map((v) => show(v).length));
-  return (v) => show(v as number).padStart(width);
+interface Formatter { width: number; format(v: Elem): string }
+
+/** Python's '{:.Nf}' / '{:.0f}' / '{:.Ne}' for one float, nan and inf included. */
+function pyFloat(v: number, mode: 'fixed' | 'int' | 'sci'): string {
+  if (Number.isNaN(v)) return 'nan';
+  if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+  const neg = v < 0 || Object.is(v, -0);
+  const a = Math.abs(v);
+  const body = mode === 'int' ? a.toFixed(0) : mode === 'fixed' ? a.toFixed(PRECISION) : a.toExponential(PRECISION).replace(/e([+-])(\d)$/, 'e$10$2');
+  return (neg ? '-' : '') + body;
 }
 
-/** JS writes 1.0000e+0; Python writes 1.0000e+00. */
-function pyExp(s: string): string {
-  return s.replace(/e([+-])(\d)$/, 'e$10$2');
+/** The column width and the element format, chosen from the shown values as PyTorch does. */
+function makeFormatter(values: Elem[], dtype: DType): Formatter {
+  if (dtype === 'bool' || !(dtype.startsWith('float') || dtype === 'bfloat16')) {
+    const str = (v: Elem) => (typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v));
+    const width = Math.max(1, ...values.map((v) => str(v).length));
+    return { width, format: (v) => str(v).padStart(width) };
+  }
+  const nonzeroFinite = (values as number[]).filter((v) => Number.isFinite(v) && v !== 0);
+  let mode: 'fixed' | 'int' | 'sci' = 'int';
+  let width = 1;
+  if (nonzeroFinite.length > 0) {
+    const abs = nonzeroFinite.map(Math.abs);
+    const max = Math.max(...abs);
+    const min = Math.min(...abs);
+    const intMode = nonzeroFinite.every((v) => v === Math.ceil(v));
+    if (intMode) mode = max / min > 1000 || max > 1e8 ? 'sci' : 'int';
+    else mode = max / min > 1000 || max > 1e8 || min < 1e-4 ? 'sci' : 'fixed';
+    // Only nonzero finite values set the width; int mode adds the trailing '.'.
+    width = Math.max(1, ...nonzeroFinite.map((v) => pyFloat(v, mode).length + (mode === 'int' ? 1 : 0)));
+  }
+  return {
+    width,
+    format: (v) => {
+      const x = v as number;
+      const s = pyFloat(x, mode) + (mode === 'int' && Number.isFinite(x) ? '.' : '');
+      return s.padStart(width);
+    },
+  };
 }
 
 /** Indices kept when summarising: the first and last EDGE_ITEMS of each dimension. */
@@ -71,15 +78,15 @@ export function formatTensor(shape: number[], values: Elem[], info: FormatInfo):
     for (const i of keptIndices(shape[d], summarize)) if (i !== null) gather(d + 1, offset + i * strides[d]);
   };
   if (numel > 0) gather(0, 0);
-  const fmt = makeFormatter(shown, info.dtype);
+  const formatter = makeFormatter(shown, info.dtype);
+  const fmt = formatter.format;
 
   const render = (d: number, offset: number, indent: number): string => {
     if (d === shape.length) return fmt(values[offset]);
     const idx = keptIndices(shape[d], summarize);
     if (d === shape.length - 1) {
-      const items = idx.map((i) => (i === null ? '...' : fmt(values[offset + i * strides[d]])));
-      const itemWidth = Math.max(1, ...items.map((s) => s.length)) + 2;
-      const perLine = Math.max(1, Math.floor((LINE_WIDTH - indent) / itemWidth));
+      const items = idx.map((i) => (i === null ? ' ...' : fmt(values[offset + i * strides[d]])));
+      const perLine = Math.max(1, Math.floor((LINE_WIDTH - indent) / (formatter.width + 2)));
       const lines: string[] = [];
       for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(', '));
       return `[${lines.join(`,\n${' '.repeat(indent + 1)}`)}]`;
@@ -95,8 +102,8 @@ export function formatTensor(shape: number[], values: Elem[], info: FormatInfo):
   else body = render(0, 0, prefix.length);
 
   const suffix: string[] = [];
-  if (numel === 0 && shape.length > 1) suffix.push(`size=(${shape.join(', ')})`);
   if (info.device !== 'cpu') suffix.push(`device='${info.device}'`);
+  if (numel === 0 && shape.length !== 1) suffix.push(`size=(${shape.join(', ')})`);
   if (!['float32', 'int64', 'bool'].includes(info.dtype)) suffix.push(`dtype=torch.${info.dtype}`);
   if (info.gradFn) suffix.push(`grad_fn=<${info.gradFn}>`);
   else if (info.requiresGrad && info.isLeaf) suffix.push('requires_grad=True');
