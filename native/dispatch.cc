@@ -109,7 +109,8 @@ c10::Scalar to_scalar(napi_env env, napi_value v, const OpEntry& op, const ArgSp
     case napi_number: {
       double d = get_double(env, v);
       // As Python does for 1 versus 1.0: integral numbers are int scalars, so int tensors stay int.
-      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9007199254740992.0) {
+      // -0 stays a float, as -0.0 does in Python.
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9007199254740992.0 && !(d == 0 && std::signbit(d))) {
         return c10::Scalar(static_cast<int64_t>(d));
       }
       return c10::Scalar(d);

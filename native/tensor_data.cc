@@ -17,7 +17,9 @@ std::vector<int64_t> shape_arg(const Napi::Value& v) {
   Napi::Array a = v.As<Napi::Array>();
   std::vector<int64_t> shape(a.Length());
   for (uint32_t i = 0; i < a.Length(); i++) {
-    double d = a.Get(i).As<Napi::Number>().DoubleValue();
+    Napi::Value e = a.Get(i);
+    if (!e.IsNumber()) throw UserError("", "shape must be an array of non-negative integers");
+    double d = e.As<Napi::Number>().DoubleValue();
     if (d < 0 || d != static_cast<double>(static_cast<int64_t>(d))) {
       throw UserError("", "shape must be an array of non-negative integers");
     }

@@ -52,6 +52,10 @@ function flatten(data: NestedArray, shape: number[], d: number, out: (number | b
   for (const x of data) flatten(x, shape, d + 1, out);
 }
 
+const INT_RANGE = {
+  int64: [-(2 ** 63), 2 ** 63 - 1], int32: [-(2 ** 31), 2 ** 31 - 1], int16: [-32768, 32767], int8: [-128, 127], uint8: [0, 255],
+} as const;
+
 /**
  * A tensor from nested arrays or a TypedArray (copied). Numbers default to float32, booleans
  * to bool, bigints to int64; a TypedArray keeps its own dtype. A Uint16Array holds the raw bits
@@ -86,6 +90,9 @@ export function tensor(data: NestedArray | ArrayBufferView, opts: TensorOptions 
     else if (want === 'float64') { natural = 'float64'; buf = Float64Array.from(flat as number[]); }
     else if (want === 'int64' || want === 'int32' || want === 'int16' || want === 'int8' || want === 'uint8') {
       if (!(flat as number[]).every(Number.isInteger)) throw new TorchError(`integer dtype ${want} needs integer data`, 'tensor');
+      const [lo, hi] = INT_RANGE[want];
+      const bad = (flat as number[]).find((x) => x < lo || x > hi);
+      if (bad !== undefined) throw new TorchError(`value ${bad} cannot be converted to type ${want} without overflow`, 'tensor');
       natural = 'int64'; buf = BigInt64Array.from(flat as number[], (x) => BigInt(x));
     } else { natural = 'float32'; buf = Float32Array.from(flat as number[]); }
     const s = opts.shape ?? shape;

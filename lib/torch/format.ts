@@ -15,7 +15,7 @@ const EDGE_ITEMS = 3;
 const LINE_WIDTH = 80;
 const PRECISION = 4;
 
-type Elem = number | boolean;
+type Elem = number | boolean | bigint; // bigint: int64, printed exactly
 
 interface Formatter { width: number; format(v: Elem): string }
 

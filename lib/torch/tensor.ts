@@ -336,7 +336,7 @@ export class Tensor {
   /** The elements as nested arrays of numbers (booleans for bool tensors). */
   toNested(): NestedArray {
     const shape = this.shape;
-    const flat = numbersOf(this);
+    const flat = numbersOf(this) as (number | boolean)[];
     if (shape.length === 0) return flat[0];
     let i = 0;
     const build = (d: number): NestedArray[] => {
@@ -349,7 +349,7 @@ export class Tensor {
   /** Prints like PyTorch: `tensor([[1., 2.], [3., 4.]], dtype=torch.float64)`. */
   toString(): string {
     if (this._h < 0) return 'tensor(<disposed>)';
-    return formatTensor(this.shape, numbersOf(this), {
+    return formatTensor(this.shape, numbersOf(this, true), {
       dtype: this.dtype, device: this.device, requiresGrad: this.requiresGrad, isLeaf: this.isLeaf, gradFn: this.gradFn,
     });
   }
@@ -365,8 +365,8 @@ export function sizes(args: number[] | [number[]]): number[] {
   return Array.isArray(args[0]) ? (args[0] as number[]) : (args as number[]);
 }
 
-/** Elements as JS numbers (booleans for bool), whatever the dtype. */
-function numbersOf(t: Tensor): (number | boolean)[] {
+/** Elements as JS numbers (booleans for bool), whatever the dtype; int64 as bigint if asked. */
+function numbersOf(t: Tensor, exactInt64 = false): (number | boolean | bigint)[] {
   const dtype = t.dtype;
   if (dtype === 'float16' || dtype === 'bfloat16') {
     const f = t.float();
@@ -374,6 +374,6 @@ function numbersOf(t: Tensor): (number | boolean)[] {
   }
   const a = t.toArray();
   if (dtype === 'bool') return Array.from(a as Uint8Array, (x) => x !== 0);
-  if (a instanceof BigInt64Array) return Array.from(a, (x) => Number(x));
+  if (a instanceof BigInt64Array) return exactInt64 ? Array.from(a) : Array.from(a, (x) => Number(x));
   return Array.from(a as Float32Array);
 }

@@ -177,6 +177,15 @@ describe('autograd', () => {
     expect(() => w.add_(1)).toThrow(TorchError); // in-place on a leaf that requires grad, grad mode on
   }));
 
+  it('embedding: gradients accumulate over repeated indices; the paddingIdx row gets none', () => torch.tidy(() => {
+    const w = torch.tensor([[1, 2], [3, 4], [5, 6]], { dtype: 'float64', requiresGrad: true });
+    torch.embedding(torch.tensor([0n, 2n, 2n, 1n]), w, 2).sum().backward();
+    expect(w.grad!.toNested()).toEqual([[1, 1], [1, 1], [0, 0]]);
+    w.grad = null;
+    torch.embedding(torch.tensor([[0n, 2n], [2n, 2n]]), w).mul(torch.tensor([[[1, 10]]], { dtype: 'float64' })).sum().backward();
+    expect(w.grad!.toNested()).toEqual([[1, 10], [0, 0], [3, 30]]);
+  }));
+
   it('requiresGrad_ and the requiresGrad setter', () => torch.tidy(() => {
     const x = torch.tensor([1, 2], { dtype: 'float64' });
     expect(x.requiresGrad).toBe(false);

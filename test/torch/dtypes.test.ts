@@ -285,6 +285,18 @@ describe('toString() prints like PyTorch 1.13', () => {
     ['int64 3x4', () => torch.arange(12).reshape(3, 4), 'tensor([[ 0,  1,  2,  3],\n        [ 4,  5,  6,  7],\n        [ 8,  9, 10, 11]])'],
     ['line wrapping at 80 columns', () => torch.arange(0, 30, 1, { dtype: 'float32' }),
       'tensor([ 0.,  1.,  2.,  3.,  4.,  5.,  6.,  7.,  8.,  9., 10., 11., 12., 13.,\n        14., 15., 16., 17., 18., 19., 20., 21., 22., 23., 24., 25., 26., 27.,\n        28., 29.])'],
+    // formerly known bugs of format.ts (fixed): bool padding, nan/inf widths, int-mode scientific, the ' ...' ellipsis, -0.
+    ['bool padded to a common width', () => torch.tensor([true, false]), 'tensor([ True, False])'],
+    ['nan and inf do not widen integral columns', () => torch.tensor([1, NaN, Infinity]), 'tensor([1., nan, inf])'],
+    ['-inf does not widen integral columns', () => torch.tensor([1, -Infinity]), 'tensor([1., -inf])'],
+    ['integral floats with max/min > 1000 are scientific', () => torch.tensor([1, 2000]), 'tensor([1.0000e+00, 2.0000e+03])'],
+    ['summarised int64 (the ellipsis is padded)', () => torch.arange(2000), 'tensor([   0,    1,    2,  ..., 1997, 1998, 1999])'],
+    ['summarised integral floats', () => torch.arange(0, 1001, 1, { dtype: 'float32' }), 'tensor([   0.,    1.,    2.,  ...,  998.,  999., 1000.])'],
+    ['summarised floats in scientific notation, wrapped', () => torch.arange(0, 2000, 1, { dtype: 'float32' }),
+      'tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])'],
+    ['negative zero', () => torch.tensor([-0, 1]), 'tensor([-0., 1.])'],
+    ['summarised 40x50 (rows and columns)', () => torch.arange(0, 2000, 1, { dtype: 'float32' }).reshape(40, 50),
+      'tensor([[0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 4.7000e+01, 4.8000e+01,\n         4.9000e+01],\n        [5.0000e+01, 5.1000e+01, 5.2000e+01,  ..., 9.7000e+01, 9.8000e+01,\n         9.9000e+01],\n        [1.0000e+02, 1.0100e+02, 1.0200e+02,  ..., 1.4700e+02, 1.4800e+02,\n         1.4900e+02],\n        ...,\n        [1.8500e+03, 1.8510e+03, 1.8520e+03,  ..., 1.8970e+03, 1.8980e+03,\n         1.8990e+03],\n        [1.9000e+03, 1.9010e+03, 1.9020e+03,  ..., 1.9470e+03, 1.9480e+03,\n         1.9490e+03],\n        [1.9500e+03, 1.9510e+03, 1.9520e+03,  ..., 1.9970e+03, 1.9980e+03,\n         1.9990e+03]])'],
     ['requires_grad leaf', () => torch.tensor([1, 2], { requiresGrad: true }), 'tensor([1., 2.], requires_grad=True)'],
     ['grad_fn', () => torch.tensor([1, 2], { requiresGrad: true }).mul(torch.tensor([2, 2])), 'tensor([2., 4.], grad_fn=<MulBackward0>)'],
   ];

@@ -143,6 +143,32 @@ describe('gradcheck (float64, central differences, eps 1e-6)', () => {
     return [([a, b]) => torch.where(cond, a, b).mul(torch.where(cond, 2, b)), [randT([2, 3], 69), randT([2, 3], 70)]];
   });
 
+  check('scatterAdd (repeated indices accumulate)', () => [([self, src]) => self.scatterAdd(1, i64([[0, 0, 2], [1, 1, 1]]), src), [randT([2, 3], 93), randT([2, 3], 94)]]);
+  check('split and chunk', () => [([a]) => {
+    const [p, q] = a.split([1, 3], 1);
+    const [r, t] = a.chunk(2, 0);
+    return p.mul(q.sum(1, true)).sum().add(r.mul(t).exp().sum());
+  }, [randT([2, 4], 95)]]);
+  check('flip, tril, triu, t', () => [([a]) => a.flip([0]).tril().add(a.triu(1).t().mul(2)), [randT([3, 3], 96)]]);
+  check('squeeze, unsqueeze, flatten', () => [([a]) => a.unsqueeze(0).squeeze(2).flatten().mul(a.squeeze().flatten().exp()), [randT([2, 1, 3], 97)]]);
+  check('cumsum and prod', () => [([a]) => a.cumsum(1).mul(a.prod()), [randT([2, 3], 98, { lo: 0.5, hi: 1.5 })]]);
+  check('square, reciprocal, erf', () => [([a]) => a.square().add(a.reciprocal()).add(a.erf()), [randT([6], 99, { awayFromZero: 0.3 })]]);
+  check('maximum and minimum (no ties)', () => [([a, b]) => a.maximum(b).mul(torch.minimum(a, b).exp()), [randT([5], 100), randT([5], 101)]]);
+  check('mean and logsumexp over two dims with keepdim', () => [([a]) => a.mean([0, 2], true).mul(a.logsumexp([1, 2], true)), [randT([2, 3, 2], 102)]]);
+  check('softmax with dtype float64 from float64 input, along dim 0', () => [([a]) => a.softmax(0, { dtype: 'float64' }).mul(a), [randT([3, 2], 103)]]);
+  check('maskedFill with a tensor value', () => {
+    const mask = torch.tensor([true, false, true, false]);
+    return [([a, val]) => a.maskedFill(mask, val).mul(a), [randT([4], 104), randT([], 105)]];
+  });
+  check('interpolate (bicubic, size)', () => [([x]) => torch.interpolate(x, { size: [4, 5], mode: 'bicubic' }), [randT([1, 1, 3, 3], 106)]]);
+  check('interpolate (area)', () => [([x]) => torch.interpolate(x, { size: [2, 2], mode: 'area' }), [randT([1, 2, 4, 4], 107)]]);
+  check('layerNorm without affine parameters', () => [([x]) => torch.layerNorm(x, [2, 3], null, null, 1e-3), [randT([2, 2, 3], 108)]]);
+  check('scaledDotProductAttention (boolean mask and float mask)', () => {
+    const boolMask = torch.tensor([[true, false, true], [true, true, false]]);
+    return [([q, k, v, m]) => torch.scaledDotProductAttention(q, k, v, { attnMask: boolMask }).add(torch.scaledDotProductAttention(q, k, v, { attnMask: m })),
+      [randT([2, 4], 109), randT([3, 4], 110), randT([3, 2], 111), randT([2, 3], 112)]];
+  });
+
   // neural-network functions
   check('softmax', () => [([a]) => a.softmax(-1), [randT([2, 5], 71, { lo: -2, hi: 2 })]]);
   check('logSoftmax', () => [([a]) => torch.logSoftmax(a, 0), [randT([4, 3], 72, { lo: -2, hi: 2 })]]);

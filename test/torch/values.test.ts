@@ -227,6 +227,77 @@ describe('values against plain-JS float64 formulas', () => {
     expect(arr(yd)).toEqual([1, 3, 6]);
   }));
 
+  it('scaledDotProductAttention: softmax(q k^T * scale + mask) v with bool, causal and float masks', () => torch.tidy(() => {
+    const L = 3, S = 4, D = 5, Dv = 2;
+    const q = uniformArray(L * D, 40), k = uniformArray(S * D, 41), v = uniformArray(S * Dv, 42);
+    const boolMask = [[true, false, true, true], [true, true, false, true], [false, true, true, true]];
+    const floatMask = uniformArray(L * S, 43, -1, 1);
+    const reference = (scale: number, allowed: (i: number, j: number) => boolean, add: (i: number, j: number) => number) => {
+      const out: number[] = [];
+      for (let i = 0; i < L; i++) {
+        const scores = Array.from({ length: S }, (_, j) => {
+          let s = 0;
+          for (let d = 0; d < D; d++) s += q[i * D + d] * k[j * D + d];
+          return allowed(i, j) ? s * scale + add(i, j) : -Infinity;
+        });
+        const p = ref.softmax(scores);
+        for (let e = 0; e < Dv; e++) out.push(p.reduce((acc, pj, j) => acc + pj * v[j * Dv + e], 0));
+      }
+      return out;
+    };
+    const Q = f64(q, [1, L, D]), K = f64(k, [1, S, D]), V = f64(v, [1, S, Dv]);
+    const all = () => true, none = () => 0;
+    const dflt = 1 / Math.sqrt(D);
+    expectClose(arr(torch.scaledDotProductAttention(Q, K, V)), reference(dflt, all, none), 1e-14, 1e-12);
+    expectClose(arr(torch.scaledDotProductAttention(Q, K, V, { attnMask: torch.tensor(boolMask) })), reference(dflt, (i, j) => boolMask[i][j], none), 1e-14, 1e-12);
+    expectClose(arr(torch.scaledDotProductAttention(Q, K, V, { isCausal: true, scale: 0.3 })), reference(0.3, (i, j) => j <= i, none), 1e-14, 1e-12);
+    expectClose(arr(torch.scaledDotProductAttention(Q, K, V, { attnMask: f64(floatMask, [L, S]) })), reference(dflt, all, (i, j) => floatMask[i * S + j]), 1e-14, 1e-12);
+  }));
+
+  it('dropout: identity when not training or p = 0, zeros at p = 1, else 0 or x / (1 - p)', () => torch.tidy(() => {
+    const x = f64(uniformArray(10000, 44, 1, 2), [10000]);
+    const xs = arr(x);
+    expect(arr(torch.dropout(x, 0.5, false))).toEqual(xs);
+    expect(arr(torch.dropout(x, 0))).toEqual(xs);
+    expect(arr(torch.dropout(x, 1)).every((e) => e === 0)).toBe(true);
+    const d = arr(torch.dropout(x, 0.25));
+    let zeros = 0;
+    d.forEach((e, i) => {
+      if (e === 0) zeros++;
+      else expect(Math.abs(e - xs[i] / 0.75)).toBeLessThan(1e-12);
+    });
+    expect(Math.abs(zeros / 10000 - 0.25)).toBeLessThan(0.03); // sd 0.004
+  }));
+
+  it('embedding picks rows; linear is x W^T + b', () => torch.tidy(() => {
+    const w = uniformArray(12, 45);
+    const e = torch.embedding(torch.tensor([[2n, 0n], [3n, 2n]]), f64(w, [4, 3]));
+    expect(e.shape).toEqual([2, 2, 3]);
+    expect(arr(e)).toEqual([2, 0, 3, 2].flatMap((r) => Array.from(w.subarray(r * 3, r * 3 + 3))));
+    const x = uniformArray(6, 46), W = uniformArray(8, 47), b = uniformArray(4, 48);
+    const Wt = Array.from({ length: 8 }, (_, t) => W[(t % 4) * 2 + Math.floor(t / 4)]); // [2,4] = W^T
+    expectClose(arr(torch.linear(f64(x, [3, 2]), f64(W, [4, 2]), f64(b, [4]))), ref.matmul(x, Wt, 3, 2, 4).map((y, t) => y + b[t % 4]), 1e-14, 1e-12);
+  }));
+
+  it('torch.ops: overload resolution, keyword arguments, tuple returns, in-place returns', () => torch.tidy(() => {
+    const a = f64([1, 2, 3], [3]);
+    const b = f64([10, 20, 30], [3]);
+    expect(arr(torch.ops.aten.add(a, b, { alpha: 2 }) as Tensor)).toEqual([21, 42, 63]);
+    expect(arr(torch.ops.aten.add(a, 5) as Tensor)).toEqual([6, 7, 8]);
+    expect(arr(torch.ops.aten.mul.Tensor(a, b) as Tensor)).toEqual([10, 40, 90]);
+    const m = f64([1, 5, 7, 2], [2, 2]);
+    expect(arr(torch.ops.aten.sum(m, 1) as Tensor)).toEqual([6, 9]);
+    expect(arr(torch.ops.aten.sum(m) as Tensor)).toEqual([15]);
+    const [values, indices] = torch.ops.aten.max(m, 1) as Tensor[];
+    expect(arr(values)).toEqual([5, 7]);
+    expect(Array.from(indices.toArray() as BigInt64Array)).toEqual([1n, 0n]);
+    const c = a.clone();
+    expect(torch.ops.aten.add_(c, 1)).toBe(c);
+    expect(arr(c)).toEqual([2, 3, 4]);
+    expect(arr(torch.ops.aten.neg.default(a) as Tensor)).toEqual([-1, -2, -3]);
+    expect(torch.ops.aten.size(m, 1)).toBe(2);
+  }));
+
   it('topk and sort: values and indices', () => torch.tidy(() => {
     const d = [0.3, -1.2, 2.5, 0.9, -0.4, 1.7];
     const x = f64(d, [6]);
@@ -286,12 +357,19 @@ out = {
   'cumsum': torch.cumsum(x, dim=1),
   'pad_reflect': F.pad(img, (2, 1, 1, 2), mode='reflect'),
   'pad_const': F.pad(img, (1, 0, 2, 1), value=-3.0),
+  'pad_replicate': F.pad(img, (0, 2, 1, 1), mode='replicate'),
+  'nearest_sf': F.interpolate(img, scale_factor=1.5, mode='nearest'),
+  'bilinear_sf': F.interpolate(img, scale_factor=1.5, mode='bilinear', align_corners=False),
+  'bicubic': F.interpolate(img, size=(5, 6), mode='bicubic', align_corners=False),
+  'area': F.interpolate(img, size=(2, 3), mode='area'),
+  'softplus': F.softplus(x, beta=2, threshold=1),
+  'conv2d_groups': F.conv2d(torch.cat([img, img], 1), k[:2].reshape(4, 1, 3, 3), None, padding=2, dilation=2, groups=4),
 }
 json.dump({k: {'shape': list(v.shape), 'data': v.reshape(-1).tolist()} for k, v in out.items()}, sys.stdout)
 `;
 
 describe(`values against PyTorch for Python (${pyVersion === null ? `skipped: ${PYTHON} cannot import torch` : `torch ${pyVersion} at ${PYTHON}`})`, () => {
-  itPy('softmax, logsumexp, layerNorm, gelu, std/var, norm, matmul, conv2d, interpolate, cumsum and pad agree', () => torch.tidy(() => {
+  itPy('softmax, logsumexp, layerNorm, gelu, softplus, std/var, norm, matmul, conv2d, interpolate (all modes), cumsum and pad agree', () => torch.tidy(() => {
     const inp = {
       x: Array.from(uniformArray(12, 30, -2, 2)), w: Array.from(uniformArray(4, 31)), b: Array.from(uniformArray(4, 32)),
       img: Array.from(uniformArray(32, 33)), k: Array.from(uniformArray(54, 34)), kb: Array.from(uniformArray(3, 35)),
@@ -320,6 +398,13 @@ describe(`values against PyTorch for Python (${pyVersion === null ? `skipped: ${
       cumsum: torch.ops.aten.cumsum(x, 1) as Tensor,
       pad_reflect: torch.pad(img, [2, 1, 1, 2], 'reflect'),
       pad_const: torch.pad(img, [1, 0, 2, 1], 'constant', -3),
+      pad_replicate: torch.pad(img, [0, 2, 1, 1], 'replicate'),
+      nearest_sf: torch.interpolate(img, { scaleFactor: 1.5, mode: 'nearest' }),
+      bilinear_sf: torch.interpolate(img, { scaleFactor: 1.5, mode: 'bilinear' }),
+      bicubic: torch.interpolate(img, { size: [5, 6], mode: 'bicubic' }),
+      area: torch.interpolate(img, { size: [2, 3], mode: 'area' }),
+      softplus: x.softplus(2, 1),
+      conv2d_groups: torch.conv2d(torch.cat([img, img], 1), k.narrow(0, 0, 2).reshape(4, 1, 3, 3), null, { padding: 2, dilation: 2, groups: 4 }),
     };
     expect(Object.keys(ours).sort()).toEqual(Object.keys(py).sort());
     for (const [name, t] of Object.entries(ours)) {
