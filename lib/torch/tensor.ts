@@ -166,7 +166,7 @@ export class Tensor {
   round(): Tensor { return new Tensor(call(O.round.id, this._h)); }
   erf(): Tensor { return new Tensor(call(O.erf.id, this._h)); }
   clamp(min?: number | Tensor | null, max?: number | Tensor | null): Tensor {
-    if (typeof min === 'object' || typeof max === 'object') {
+    if (min instanceof Tensor || max instanceof Tensor) {
       return new Tensor(call(O.clampT.id, this._h, min == null ? null : (min as Tensor)._h, max == null ? null : (max as Tensor)._h));
     }
     return new Tensor(call(O.clamp.id, this._h, min ?? null, max ?? null));

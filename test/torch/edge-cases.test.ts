@@ -27,3 +27,12 @@ describe('a non-number in a shape (native/tensor_data.cc shape_arg)', () => {
     expect(() => torch.tensor(new Float32Array(2), { shape: ['a' as unknown as number, 2] })).toThrow(TorchError);
   });
 });
+
+describe('clamp with one bound (typeof null is "object")', () => {
+  it('clamp(0, null) and clamp(null, 1) clamp one side only', () => torch.tidy(() => {
+    const x = torch.tensor([-2, 0.5, 3]);
+    expect(Array.from(x.clamp(0, null).toArray())).toEqual([0, 0.5, 3]);
+    expect(Array.from(x.clamp(null, 1).toArray())).toEqual([-2, 0.5, 1]);
+    expect(Array.from(x.clamp(torch.tensor([0, 0, 0]), null).toArray())).toEqual([0, 0.5, 3]);
+  }));
+});

@@ -1,5 +1,6 @@
 // Op values against float64 formulas written out in plain JS, and (where PyTorch for Python
 // is installed) against torch for Python on the same inputs.
+import { torchPython } from '../../bench/lib/python';
 import { execFileSync } from 'node:child_process';
 import { torch, Tensor } from '../../lib';
 import { uniformArray } from '../helpers/gradcheck';
@@ -318,16 +319,14 @@ describe('values against plain-JS float64 formulas', () => {
 });
 
 // ---- against PyTorch for Python ---------------------------------------------------------
-const PYTHON = '/usr/bin/python3';
+// The first python3 that imports torch: UNIMRG_PYTHON, python3 on PATH, then /usr/bin/python3.
+const PYTHON = torchPython() ?? 'python3';
 function pythonTorchVersion(): string | null {
-  try {
-    return execFileSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60000 }).trim();
-  } catch {
-    return null;
-  }
+  if (torchPython() === null) return null;
+  return execFileSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60000 }).trim();
 }
 const pyVersion = pythonTorchVersion();
-if (pyVersion === null) console.warn(`values.test.ts: skipping the comparison with PyTorch for Python: \`${PYTHON} -c 'import torch'\` failed`);
+if (pyVersion === null) console.warn('values.test.ts: skipping the comparison with PyTorch for Python: no python3 (UNIMRG_PYTHON, PATH, /usr/bin/python3) imports torch');
 const itPy = pyVersion === null ? it.skip : it;
 
 const PY_SCRIPT = String.raw`
