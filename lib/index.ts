@@ -1,3 +1,4 @@
 // unimrg: post-train unified multimodal models with UniMRG, on libtorch.
 export { torch, Tensor, TorchError } from './torch';
 export type { DType, Device, TensorOptions, NestedArray, TypedArray } from './torch';
+export * as losses from './losses';
