@@ -8,6 +8,9 @@ void register_tensor_data(Napi::Env env, Napi::Object exports);
 void register_autograd(Napi::Env env, Napi::Object exports);
 void register_backend(Napi::Env env, Napi::Object exports);
 void register_fast_ops(Napi::Env env, Napi::Object exports);
+void register_optim(Napi::Env env, Napi::Object exports);
+void register_tensor_io(Napi::Env env, Napi::Object exports);
+void register_allocator(Napi::Env env, Napi::Object exports);
 
 namespace {
 // setErrorClass(TorchError): native failures are thrown as instances of the TS class.
@@ -25,6 +28,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_autograd(env, exports);
   register_backend(env, exports);
   register_fast_ops(env, exports);
+  register_optim(env, exports);
+  register_tensor_io(env, exports);
+  register_allocator(env, exports);
   return exports;
 }
 

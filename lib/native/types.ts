@@ -67,3 +67,32 @@ export interface NativeAddon {
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
 }
+
+// Training substrate (native/optim.cc, native/tensor_io.cc, native/allocator.cc).
+export interface NativeTraining {
+  /** Fused AdamW over every parameter with a gradient; hyper: [lr, beta1, beta2, eps, wd] per parameter. */
+  adamw(params: Handle[], expAvg: Handle[], expAvgSq: Handle[], steps: Float64Array, hyper: Float64Array, maximize: boolean): number;
+  /** Fused SGD; hyper: [lr, momentum, dampening, wd, nesterov] per parameter. */
+  sgd(params: Handle[], momentumBuffers: Handle[], steps: Float64Array, hyper: Float64Array, maximize: boolean): number;
+  clipGradNorm(params: Handle[], maxNorm: number, normType: number, errorIfNonfinite: boolean): number;
+  readTensorFromFile(path: string, offset: number, shape: number[], dtype: string): Handle;
+  writeTensorToFd(fd: number, h: Handle): number;
+  setData(h: Handle, src: Handle): void;
+}
+// Declaration merging: the addon object carries these entries too.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface NativeAddon extends NativeTraining {}
+
+/** Statistics of the caching CPU allocator (native/allocator.cc); only `caching` when it is off. */
+export interface AllocatorStats {
+  caching: boolean;
+  inUse?: number; cached?: number; peakInUse?: number; cap?: number;
+  hits?: number; misses?: number; released?: number; releases?: number;
+}
+export interface NativeAllocator {
+  allocatorStats(): AllocatorStats;
+  /** Frees every cached block; returns the bytes given back. */
+  emptyCache(): number;
+}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface NativeAddon extends NativeAllocator {}

@@ -4,7 +4,7 @@ import { backend, cuda, getNumThreads, manualSeed, setNumThreads } from './backe
 import * as creation from './creation';
 import * as F from './functional';
 import { ops } from './ops';
-import { dispose, keep, memory, tidy } from './scope';
+import { dispose, emptyCache, keep, memory, tidy } from './scope';
 import { Tensor } from './tensor';
 import { TorchError } from './errors';
 
@@ -27,7 +27,7 @@ export const torch = {
   nn: { functional: F },
   ops,
   autograd, noGrad, enableGrad, isGradEnabled, setGradEnabled,
-  tidy, keep, dispose, memory,
+  tidy, keep, dispose, memory, emptyCache,
   backend, setNumThreads, getNumThreads, manualSeed, cuda,
 };
 export default torch;

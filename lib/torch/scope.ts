@@ -2,6 +2,7 @@
 // returns or keep()s; tensors that escape every scope get a FinalizationRegistry entry as a
 // safety net (registration costs ~0.5 us, so scoped tensors skip it).
 import { native } from '../native/binding';
+import type { AllocatorStats } from '../native/types';
 import { TorchError } from './errors';
 
 /** What scopes need of a tensor; Tensor implements it. */
@@ -112,7 +113,15 @@ export function dispose(value: unknown): void {
   }
 }
 
-/** Live tensor handles and the bytes of their (distinct) storages. */
-export function memory(): { tensors: number; bytes: number } {
-  return native.memory();
+/**
+ * Live tensor handles, the bytes of their (distinct) storages, and the caching CPU allocator's
+ * statistics (bytes in use and cached, hits, misses, releases; `caching: false` when it is off).
+ */
+export function memory(): { tensors: number; bytes: number; allocator: AllocatorStats } {
+  return { ...native.memory(), allocator: native.allocatorStats() };
+}
+
+/** Frees the caching CPU allocator's cached blocks; returns the bytes given back. */
+export function emptyCache(): number {
+  return native.emptyCache();
 }
