@@ -32,7 +32,7 @@ const cases: Record<string, () => number> = {
   add4_tidy_each: () => timeUs(ADD_ITERS, () => { for (let i = 0; i < ADD_ITERS; i++) torch.tidy(() => { a4.add(b4); }); }),
   // Explicit dispose(), no scope: pays the FinalizationRegistry safety net (register + unregister).
   add4_dispose: () => timeUs(ADD_ITERS, () => { for (let i = 0; i < ADD_ITERS; i++) a4.add(b4).dispose(); }),
-  matmul256: () => timeUs(MM_ITERS, () => { for (let i = 0; i < MM_ITERS; i++) torch.tidy(() => a256.matmul(b256)); }),
+  matmul256: () => timeUs(MM_ITERS, () => { for (let i = 0; i < MM_ITERS; i++) torch.tidy(() => { a256.matmul(b256); }); }),
 };
 
 async function main(): Promise<void> {
