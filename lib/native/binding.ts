@@ -1,55 +1,54 @@
-// Loads the native addon (build/Release or a matching prebuild) and explains any failure
-// in one readable paragraph: which libtorch the binary was built for and how to rebuild.
-import * as fs from 'node:fs';
+// Loads the native addon: the binary that matches the libtorch present (a local build in
+// build/Release or a prebuild, chosen by ./resolve before anything native loads), then checks
+// what the loaded libtorch says of itself. Any failure is one readable paragraph.
 import * as path from 'node:path';
 import { TorchError } from '../torch/errors';
-import type { BackendInfo, NativeAddon } from './types';
+import { resolveBinary } from './resolve';
+import type { NativeAddon } from './types';
+import { compatibilityProblem, describeTorch, type BinaryCandidate, type LibtorchFound } from './variant';
+
+export { compatibilityProblem } from './variant';
 
 export const packageRoot = path.resolve(__dirname, '..', '..');
 
-function builtFor(): string {
-  try {
-    const info = JSON.parse(fs.readFileSync(path.join(packageRoot, 'build', 'Release', 'unimrg-build.json'), 'utf8'));
-    return `libtorch ${info.torch}${info.cuda ? ` with CUDA ${info.cuda}` : ' (CPU)'} from ${info.source}`;
-  } catch {
-    return 'an unknown libtorch';
-  }
-}
-
 const rebuildHint =
-  'Rebuild it against the libtorch you have with `npm rebuild unimrg` (set LIBTORCH=/path/to/libtorch, ' +
+  'Rebuild it against the libtorch you have with `UNIMRG_BUILD_FROM_SOURCE=1 npm rebuild unimrg` (set LIBTORCH=/path/to/libtorch, ' +
   'or LIBTORCH_USE_PYTORCH=1 to use the PyTorch of python3, or install Debian\'s libtorch-dev).';
 
-/**
- * Why the loaded libtorch cannot serve an addon built against another, or null. Versions must
- * agree in major.minor (the C++ ABI changes between minors) and in CUDA flavour.
- */
-export function compatibilityProblem(b: Pick<BackendInfo, 'built' | 'runtime'>): string | null {
-  const majorMinor = (v: string) => v.split('.').slice(0, 2).join('.');
-  if (b.runtime.torch && majorMinor(b.runtime.torch) !== majorMinor(b.built.torch)) {
-    return `the native addon was built against libtorch ${b.built.torch} but libtorch ${b.runtime.torch} is loaded.`;
-  }
-  if (b.runtime.cuda !== Boolean(b.built.cuda)) {
-    return `the native addon was built against a ${b.built.cuda ? 'CUDA' : 'CPU-only'} libtorch but the loaded libtorch is ${b.runtime.cuda ? 'a CUDA' : 'CPU-only'} build.`;
-  }
-  return null;
+/** The binary this process loaded and the libtorch the probe found for it. */
+export interface LoadedBinary {
+  candidate: BinaryCandidate;
+  runtime: LibtorchFound | null;
+  note: string;
 }
 
-function load(): NativeAddon {
+function linkerHint(rt: LibtorchFound | null): string {
+  if (!rt || !['LIBTORCH', 'LIBTORCH_USE_PYTORCH'].includes(rt.via)) return '';
+  const onPath = (process.env.LD_LIBRARY_PATH ?? '').split(':').includes(rt.dir);
+  return onPath ? '' : ` The dynamic linker does not search ${rt.dir}: add it to LD_LIBRARY_PATH.`;
+}
+
+function load(): { addon: NativeAddon; binary: LoadedBinary } {
+  const { selection } = resolveBinary(packageRoot);
+  if (!selection.ok) throw new Error(selection.message);
+  const { candidate, runtime } = selection;
   let addon: NativeAddon;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require('node-gyp-build')(packageRoot) as NativeAddon;
+    addon = require(candidate.file) as NativeAddon;
   } catch (e) {
     const why = (e as Error).message.split('\n')[0];
     throw new Error(
-      `unimrg: the native addon could not be loaded (${why}). The binary was built for ${builtFor()}. ${rebuildHint}`,
+      `unimrg: the native addon ${candidate.label} could not be loaded (${why}). It was built for ${describeTorch(candidate)}` +
+      `${candidate.source ? ` from ${candidate.source}` : ''}.${linkerHint(runtime)} ${rebuildHint}`,
     );
   }
   const problem = compatibilityProblem(addon.backend());
   if (problem && process.env.UNIMRG_ALLOW_TORCH_MISMATCH !== '1') throw new Error(`unimrg: ${problem} ${rebuildHint}`);
   addon.setErrorClass(TorchError);
-  return addon;
+  return { addon, binary: { candidate, runtime, note: selection.note } };
 }
 
-export const native: NativeAddon = load();
+const loaded = load();
+export const native: NativeAddon = loaded.addon;
+export const loadedBinary: LoadedBinary = loaded.binary;
