@@ -2,6 +2,7 @@
 export { torch, Tensor, TorchError } from './torch';
 export type { DType, Device, TensorOptions, NestedArray, TypedArray } from './torch';
 export * as losses from './losses';
+export * as data from './data';
 export * as nn from './nn';
 export * as optim from './optim';
 export * as io from './io';

@@ -10,7 +10,6 @@ nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.memory --form
 step() { local name=$1; shift; echo "== $name"; local t0=$SECONDS; "$@" > "$out/$name.log" 2>&1; local rc=$?; echo "   rc=$rc in $((SECONDS - t0)) s"; tail -25 "$out/$name.log"; return $rc; }
 rm -rf build
 step build node scripts/build-native.js || exit 1
-node -e "const {torch}=require('./dist/index.js');" 2>/dev/null || npx tsc -p tsconfig.build.json
 step cuda-tests npx jest test/cuda --ci
 step cpu-tests npx jest --ci test/torch test/losses test/native
 for b in ${UNIMRG_GPU_BENCHES:-loss}; do

@@ -1,0 +1,14 @@
+export { TASKS, TASK_ID, PROMPTS, GENERIC_PROMPT, GENERIC_PROMPT_RATE, generationPrompt, isGeneration, checkTask } from './kinds';
+export type { TaskKind } from './kinds';
+export { recordFromScene, sceneSource, needsDepth, needsSegmentation } from './records';
+export type { DataRecord, RecordSource, SceneRecordOptions, SceneSourceOptions, Turn } from './records';
+export { buildSample, serves } from './samples';
+export type { HostSample, SampleOptions } from './samples';
+export { Schedule, ratioVector } from './schedule';
+export type { BatchMode, BatchPlan, Ratios } from './schedule';
+export { collate, transferList } from './collate';
+export type { CollateOptions, HostBatch } from './collate';
+export { TaskBatcher } from './batcher';
+export type { BatcherOptions } from './batcher';
+export { toTensors, toTensor, disposeBatch } from './tensors';
+export type { TaskBatch } from './tensors';
