@@ -11,11 +11,12 @@ void register_fast_ops(Napi::Env env, Napi::Object exports);
 void register_optim(Napi::Env env, Napi::Object exports);
 void register_tensor_io(Napi::Env env, Napi::Object exports);
 void register_allocator(Napi::Env env, Napi::Object exports);
+void register_rng(Napi::Env env, Napi::Object exports);
 
 namespace {
 // setErrorClass(TorchError): native failures are thrown as instances of the TS class.
 Napi::Value set_error_class(const Napi::CallbackInfo& info) {
-  state().torch_error = Napi::Persistent(info[0].As<Napi::Function>());
+  info.Env().GetInstanceData<ErrorClass>()->ctor = Napi::Persistent(info[0].As<Napi::Function>());
   return info.Env().Undefined();
 }
 }  // namespace
@@ -31,6 +32,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_optim(env, exports);
   register_tensor_io(env, exports);
   register_allocator(env, exports);
+  register_rng(env, exports);
   return exports;
 }
 

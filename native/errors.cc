@@ -11,12 +11,12 @@ std::string first_line(const std::string& s) {
 }
 
 void throw_torch_error(Napi::Env env, const std::string& message, const std::string& op) {
-  auto& ctor = state().torch_error;
-  if (ctor.IsEmpty()) {
+  ErrorClass* cls = env.GetInstanceData<ErrorClass>();
+  if (cls == nullptr || cls->ctor.IsEmpty()) {
     Napi::Error err = Napi::Error::New(env, message + (op.empty() ? "" : " (op: " + op + ")"));
     throw err;
   }
-  Napi::Object obj = ctor.New({Napi::String::New(env, message), Napi::String::New(env, op)});
+  Napi::Object obj = cls->ctor.New({Napi::String::New(env, message), Napi::String::New(env, op)});
   throw Napi::Error(env, obj);
 }
 

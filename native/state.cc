@@ -1,13 +1,16 @@
+#include <memory>
+
 #include "state.h"
 #include "dispatch.h"
 
 namespace unimrg {
 
 namespace {
-// Each environment runs on its own thread (main or worker), so a thread-local pointer
-// reaches the right state without a lookup on every call.
+// Each JavaScript thread owns one state, freed when the thread ends (a worker's tensors go
+// with it; the main thread's before libtorch's static objects, as thread-locals die first).
+thread_local std::unique_ptr<EnvState> owned;
 thread_local EnvState* current = nullptr;
-}
+}  // namespace
 
 EnvState::~EnvState() {
   for (OpEntry* op : ops) delete op;
@@ -16,9 +19,9 @@ EnvState::~EnvState() {
 EnvState& state() { return *current; }
 
 void init_state(Napi::Env env) {
-  auto* s = new EnvState();
-  current = s;
-  env.SetInstanceData<EnvState>(s);  // freed, tensors included, when the environment ends
+  if (!owned) owned = std::make_unique<EnvState>();
+  current = owned.get();
+  env.SetInstanceData<ErrorClass>(new ErrorClass());  // deleted with this copy's environment
 }
 
 }  // namespace unimrg

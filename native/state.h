@@ -32,12 +32,20 @@ class HandleTable {
   int64_t pending_ = 0;               // not yet reported to V8
 };
 
+// One per JavaScript thread (the main thread, each worker): the tensor table and the resolved
+// operators. Keyed by thread rather than by napi_env because every load of the addon gets its own
+// napi_env, and loading it twice on one thread (jest's per-file module registries, two copies of
+// the package) must not strand the first copy's handles in a table the second cannot see.
 struct EnvState {
   HandleTable tensors;
   std::vector<OpEntry*> ops;              // op id -> entry, owned
   std::unordered_map<std::string, int32_t> op_ids;
-  Napi::FunctionReference torch_error;    // TorchError constructor, set from TS
   ~EnvState();
+};
+
+// Per loaded copy (per napi_env): its TorchError class, set from TS.
+struct ErrorClass {
+  Napi::FunctionReference ctor;
 };
 
 EnvState& state();

@@ -96,3 +96,12 @@ export interface NativeAllocator {
 }
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface NativeAddon extends NativeAllocator {}
+
+/** The default CPU generator's state (native/rng.cc). */
+export interface NativeRng {
+  /** A new uint8 tensor holding a copy of the state. */
+  getRngState(): Handle;
+  setRngState(h: Handle): void;
+}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface NativeAddon extends NativeRng {}

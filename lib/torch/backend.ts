@@ -2,6 +2,7 @@
 import { native } from '../native/binding';
 import type { BackendInfo } from '../native/types';
 import { TorchError } from './errors';
+import { Tensor } from './tensor';
 
 /** Which libtorch is loaded and how it is set up. */
 export function backend(): BackendInfo { return native.backend(); }
@@ -15,6 +16,15 @@ export const getNumThreads = (): number => native.backend().threads;
 
 /** Seeds every random generator (CPU and CUDA). */
 export function manualSeed(seed: number): void { native.manualSeed(seed); }
+
+/** A copy of the default CPU generator's state: a uint8 tensor (PyTorch's torch.get_rng_state()). */
+export function getRngState(): Tensor { return new Tensor(native.getRngState()); }
+
+/** Restores the default CPU generator from a tensor returned by getRngState(). */
+export function setRngState(state: Tensor): void {
+  if (!(state instanceof Tensor)) throw new TorchError('setRngState expects the uint8 tensor returned by getRngState()', 'setRngState');
+  native.setRngState(state._h);
+}
 
 export const cuda = {
   isAvailable: (): boolean => native.cudaIsAvailable(),

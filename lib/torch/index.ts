@@ -1,6 +1,6 @@
 // `import { torch } from 'unimrg'`: the tensor API over libtorch.
 import { autograd, enableGrad, isGradEnabled, noGrad, setGradEnabled } from './autograd';
-import { backend, cuda, getNumThreads, manualSeed, setNumThreads } from './backend';
+import { backend, cuda, getNumThreads, getRngState, manualSeed, setNumThreads, setRngState } from './backend';
 import * as creation from './creation';
 import * as F from './functional';
 import { ops } from './ops';
@@ -28,6 +28,6 @@ export const torch = {
   ops,
   autograd, noGrad, enableGrad, isGradEnabled, setGradEnabled,
   tidy, keep, dispose, memory, emptyCache,
-  backend, setNumThreads, getNumThreads, manualSeed, cuda,
+  backend, setNumThreads, getNumThreads, manualSeed, getRngState, setRngState, cuda,
 };
 export default torch;
