@@ -12,6 +12,8 @@ void register_optim(Napi::Env env, Napi::Object exports);
 void register_tensor_io(Napi::Env env, Napi::Object exports);
 void register_allocator(Napi::Env env, Napi::Object exports);
 void register_rng(Napi::Env env, Napi::Object exports);
+void register_autocast(Napi::Env env, Napi::Object exports);
+void register_pt_io(Napi::Env env, Napi::Object exports);
 
 namespace {
 // setErrorClass(TorchError): native failures are thrown as instances of the TS class.
@@ -33,6 +35,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_tensor_io(env, exports);
   register_allocator(env, exports);
   register_rng(env, exports);
+  register_autocast(env, exports);
+  register_pt_io(env, exports);
   return exports;
 }
 

@@ -105,3 +105,22 @@ export interface NativeRng {
 }
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface NativeAddon extends NativeRng {}
+
+// Mixed precision (native/autocast.cc): per-thread autocast state, device 'cpu' | 'cuda'.
+export interface AutocastState { enabled: boolean; dtype: string }
+export interface NativeAutocast {
+  autocastState(device: string): AutocastState;
+  /** Sets the state, raises the nesting level; returns the previous state. */
+  autocastEnter(device: string, enabled: boolean, dtype: string): AutocastState;
+  /** Lowers the nesting level (clearing the cast cache at 0), restores prev; returns the level. */
+  autocastExit(device: string, prevEnabled: boolean, prevDtype: string): number;
+}
+export interface NativeAddon extends NativeAutocast {}
+
+/** `.pt` files written by Python's torch.save (native/pt_io.cc). */
+export interface NativePt {
+  /** The tensors of a (nested) dict with dotted names; `skipped`: names of non-tensor leaves. */
+  readPt(path: string): { names: string[]; handles: Handle[]; skipped: string[] };
+}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface NativeAddon extends NativePt {}

@@ -1,5 +1,6 @@
 // `import { torch } from 'unimrg'`: the tensor API over libtorch.
 import { autograd, enableGrad, isGradEnabled, noGrad, setGradEnabled } from './autograd';
+import { autocast, getAutocastDtype, isAutocastEnabled } from './autocast';
 import { backend, cuda, getNumThreads, getRngState, manualSeed, setNumThreads, setRngState } from './backend';
 import * as creation from './creation';
 import * as F from './functional';
@@ -13,6 +14,7 @@ export type { NestedArray, Scalar, TensorOrScalar } from './tensor';
 export { TorchError } from './errors';
 export type { DType, Device, TypedArray } from './dtype';
 export type { TensorOptions } from './creation';
+export type { AutocastDevice, AutocastOptions } from './autocast';
 
 export const torch = {
   Tensor,
@@ -27,6 +29,7 @@ export const torch = {
   nn: { functional: F },
   ops,
   autograd, noGrad, enableGrad, isGradEnabled, setGradEnabled,
+  autocast, isAutocastEnabled, getAutocastDtype,
   tidy, keep, dispose, memory, emptyCache,
   backend, setNumThreads, getNumThreads, manualSeed, getRngState, setRngState, cuda,
 };
