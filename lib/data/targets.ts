@@ -85,17 +85,7 @@ export function boundaries(instances: NDArray<'int64'> | NDArray<'int32'>): NDAr
       const p = y * w + x;
       const k = ids[p];
       if (k <= 0) continue;
-      let edge = false;
-      for (let dy = -1; dy <= 1 && !edge; dy++) {
-        const yy = y + dy;
-        if (yy < 0 || yy >= h) continue;
-        for (let dx = -1; dx <= 1; dx++) {
-          const xx = x + dx;
-          if (xx < 0 || xx >= w) continue;
-          if (ids[yy * w + xx] !== k) { edge = true; break; }
-        }
-      }
-      if (edge) out[p] = 255;
+      if (anyNeighbour(h, w, x, y, (q) => ids[q] !== k)) out[p] = 255;
     }
   }
   return ndarray('uint8', [h, w], out);
@@ -115,20 +105,25 @@ export function boundariesFromMasks(masks: readonly NDArray<'uint8'>[], height: 
       for (let x = 0; x < w; x++) {
         const p = y * w + x;
         if (d[p] === 0 || out[p] !== 0) continue;
-        let edge = false;
-        for (let dy = -1; dy <= 1 && !edge; dy++) {
-          const yy = y + dy;
-          if (yy < 0 || yy >= h) continue;
-          for (let dx = -1; dx <= 1; dx++) {
-            const xx = x + dx;
-            if (xx >= 0 && xx < w && d[yy * w + xx] === 0) { edge = true; break; }
-          }
-        }
-        if (edge) out[p] = 255;
+        if (anyNeighbour(h, w, x, y, (q) => d[q] === 0)) out[p] = 255;
       }
     }
   }
   return ndarray('uint8', [height, width], out);
+}
+
+/** Whether a pixel of the 8-neighbourhood of (x, y) inside the image satisfies `hit` (the image
+ * border itself draws no edge). Shared by both boundary rules. */
+function anyNeighbour(h: number, w: number, x: number, y: number, hit: (q: number) => boolean): boolean {
+  for (let dy = -1; dy <= 1; dy++) {
+    const yy = y + dy;
+    if (yy < 0 || yy >= h) continue;
+    for (let dx = -1; dx <= 1; dx++) {
+      const xx = x + dx;
+      if (xx >= 0 && xx < w && hit(yy * w + xx)) return true;
+    }
+  }
+  return false;
 }
 
 /** A grey [H, W] (or [1, H, W]) map repeated to a [3, H, W] image, as generation targets are. */
