@@ -77,11 +77,18 @@ export class DecoderModel extends Module {
   }
   /** Token ids [B, T] → hidden states [B, T, dim]. */
   forward(ids: Tensor, o: { attentionMask?: Tensor | null } = {}): Tensor {
+    return tidy(() => this.forwardEmbeds(this.embedTokens.forward(ids), o));
+  }
+  /**
+   * Input embeddings [B, T, dim] → hidden states (Hugging Face's `inputs_embeds`): how unified
+   * models put visual features at image positions of the sequence.
+   */
+  forwardEmbeds(embeds: Tensor, o: { attentionMask?: Tensor | null; causal?: boolean } = {}): Tensor {
     return tidy(() => {
-      const T = ids.shape[1];
-      const rotary = this.rotary.forward(creation.arange(0, T, 1, { device: ids.device as 'cpu' }));
-      let h = this.embedTokens.forward(ids);
-      for (const layer of this.layers) h = layer.forward(h, { rotary, attentionMask: o.attentionMask });
+      const T = embeds.shape[1];
+      const rotary = this.rotary.forward(creation.arange(0, T, 1, { device: embeds.device as 'cpu' }));
+      let h = embeds;
+      for (const layer of this.layers) h = layer.forward(h, { rotary, attentionMask: o.attentionMask, causal: o.causal });
       return this.norm.forward(h);
     });
   }

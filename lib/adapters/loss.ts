@@ -1,0 +1,84 @@
+// An adapter's loss terms through the fused losses: loss = Σ_terms Σ_t w_t L_t,term. Each task
+// normally lives in one term (answers in 'text', generation in 'image' or 'diffusion'), so the
+// per-task losses are the terms' L_t added up.
+import { TASKS } from '../data/tasks/kinds';
+import { multitaskCrossEntropy, multitaskLinearCrossEntropy } from '../losses/cross-entropy';
+import { multitaskDiffusionLoss } from '../losses/diffusion';
+import * as creation from '../torch/creation';
+import { tidy } from '../torch/scope';
+import type { Tensor } from '../torch/tensor';
+import type { ForwardOutput, LossTerm } from './types';
+
+export interface AdapterLossOptions {
+  /** One weight per task in TASKS order (default 1 each). */
+  weights?: readonly number[];
+  /**
+   * Per-term denominators [T] (by term name) instead of the term's own counts: e.g. the counts
+   * summed over micro-batches or data-parallel ranks (see termCounts).
+   */
+  denominators?: Record<string, Tensor>;
+  /** Label smoothing of the cross-entropy terms (default 0). */
+  labelSmoothing?: number;
+}
+
+export interface AdapterLoss {
+  /** 0-d, differentiable. */
+  loss: Tensor;
+  /** L_t per task [T], summed over terms, detached. */
+  taskLoss: Tensor;
+  /** Tokens (cross-entropy) or weighted token-draws (diffusion) per task [T], detached. */
+  taskTokens: Tensor;
+}
+
+const T = TASKS.length;
+
+function checkWeights(w: readonly number[] | undefined): number[] {
+  if (w === undefined) return TASKS.map(() => 1);
+  if (w.length !== T || w.some((x) => !Number.isFinite(x) || x < 0)) {
+    throw new RangeError(`task weights must be ${T} finite numbers >= 0 (${TASKS.join(', ')}), got [${w.join(', ')}]`);
+  }
+  return [...w];
+}
+
+/** The per-task counts a term normalises by: valid targets (cross-entropy) or repeat × mask sum (diffusion). */
+export function termCounts(term: LossTerm): Tensor {
+  return tidy(() => {
+    const device = term.taskIds.device as 'cpu';
+    const counts = creation.zeros([T], { dtype: 'float32', device });
+    if (term.kind === 'diffusion') {
+      const m = term.mask == null ? creation.ones([term.taskIds.numel], { dtype: 'float32', device }) : term.mask.float().reshape([-1]);
+      return counts.scatterAdd(0, term.taskIds.reshape([-1]), m).mul(term.repeat);
+    }
+    const valid = term.targets.reshape([-1]).ne(-100).float();
+    return counts.scatterAdd(0, term.taskIds.reshape([-1]), valid);
+  });
+}
+
+export function adapterLoss(out: ForwardOutput, o: AdapterLossOptions = {}): AdapterLoss {
+  const weights = checkWeights(o.weights);
+  if (out.terms.length === 0) throw new RangeError('the adapter returned no loss terms');
+  return tidy(() => {
+    let loss: Tensor | null = null;
+    let taskLoss: Tensor | null = null;
+    let taskTokens: Tensor | null = null;
+    for (const term of out.terms) {
+      const denominators = o.denominators?.[term.name] ?? null;
+      let r: { loss: Tensor; taskLoss: Tensor; tokens: Tensor };
+      if (term.kind === 'cross-entropy') {
+        const x = multitaskCrossEntropy(term.logits, term.targets, term.taskIds, { weights, denominators, labelSmoothing: o.labelSmoothing });
+        r = { loss: x.loss, taskLoss: x.taskLoss, tokens: x.taskTokens.float() };
+      } else if (term.kind === 'linear-cross-entropy') {
+        const x = multitaskLinearCrossEntropy(term.hidden, term.weight, term.targets, term.taskIds,
+          { weights, denominators, labelSmoothing: o.labelSmoothing, bias: term.bias ?? null });
+        r = { loss: x.loss, taskLoss: x.taskLoss, tokens: x.taskTokens.float() };
+      } else {
+        const x = multitaskDiffusionLoss(term.pred, term.target, term.taskIds, { weights, mask: term.mask ?? null, denominators, repeat: term.repeat });
+        r = { loss: x.loss, taskLoss: x.taskLoss, tokens: x.taskWeight.float() };
+      }
+      loss = loss === null ? r.loss.float() : loss.add(r.loss.float());
+      taskLoss = taskLoss === null ? r.taskLoss.float() : taskLoss.add(r.taskLoss.float());
+      taskTokens = taskTokens === null ? r.tokens : taskTokens.add(r.tokens);
+    }
+    return { loss: loss!, taskLoss: taskLoss!, taskTokens: taskTokens! };
+  });
+}
