@@ -1,6 +1,10 @@
 // The `unimrg` command line (bin/unimrg.js). One file per command beside this one.
 import { Command } from 'commander';
 import { doctor, formatDoctor } from './doctor';
+import { EXIT } from './errors';
+import { addEvalCommands } from './evaluate';
+import { addExperimentCommands } from './experiment';
+import { addTrainCommand } from './train';
 
 export function program(): Command {
   const { version } = require('../../package.json') as { version: string }; // eslint-disable-line @typescript-eslint/no-require-imports
@@ -13,9 +17,27 @@ export function program(): Command {
       console.log(opts.json ? JSON.stringify(r, null, 2) : formatDoctor(r));
       if (r.error) process.exitCode = 1;
     });
+  addTrainCommand(cli);
+  addEvalCommands(cli);
+  addExperimentCommands(cli);
+  // Bad flags and unknown commands: commander prints the message; the exit code says "usage".
+  cli.exitOverride().configureOutput({ outputError: (s, write) => write(s) });
+  for (const c of cli.commands) c.exitOverride();
   return cli;
 }
 
-export async function main(argv: string[] = process.argv): Promise<void> {
-  await program().parseAsync(argv);
+/** Runs the command line; resolves with the process exit code (never calls process.exit). */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (e) {
+    const err = e as Error & { exitCode?: number; code?: string };
+    if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
+      // --help and --version end here too, with exit code 0.
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    console.error(`unimrg: ${err.message}`);
+    return err.name === 'UsageError' ? EXIT.usage : EXIT.failure;
+  }
 }

@@ -3,13 +3,13 @@
 // waits when every worker is behind. Batch i comes from worker i mod W, and every batch depends
 // only on its index, so the stream is the same for any number of workers.
 import * as os from 'node:os';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Device } from '../../torch';
 import type { Problem } from '../llava';
 import type { HostBatch } from '../tasks/collate';
 import type { TaskKind } from '../tasks/kinds';
 import { type TaskBatch, toTensors } from '../tasks/tensors';
+import { workerEntry } from '../../util/worker-entry';
 import { buildPipeline, type LoaderSpec, type Pipeline } from './spec';
 
 export interface LoaderOptions {
@@ -52,24 +52,6 @@ interface WorkerReply {
 function defaultWorkers(): number {
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   return Math.max(1, Math.min(4, cores - 1));
-}
-
-/** How a worker runs this module's sibling worker.ts: compiled JS as is, TypeScript through tsx. */
-function workerEntry(): { code: string; data: Record<string, unknown> } {
-  const ts = __filename.endsWith('.ts');
-  const entry = path.join(__dirname, ts ? 'worker.ts' : 'worker.js');
-  let tsx: string | null = null;
-  if (ts) {
-    try {
-      tsx = require.resolve('tsx/cjs/api');
-    } catch {
-      throw new Error('the loader runs from TypeScript sources here and needs tsx to start its workers (npm install -D tsx), or use workers: 0');
-    }
-  }
-  const code = `const { workerData } = require('node:worker_threads');
-if (workerData.tsx) require(workerData.tsx).register();
-require(workerData.entry);`;
-  return { code, data: { entry, tsx } };
 }
 
 export class DataLoader implements AsyncIterable<TaskBatch> {
@@ -115,7 +97,7 @@ export class DataLoader implements AsyncIterable<TaskBatch> {
   }
 
   private startWorker(w: number): Promise<void> {
-    const { code, data } = workerEntry();
+    const { code, data } = workerEntry(__dirname, 'worker');
     const worker = new Worker(code, { eval: true, workerData: { ...data, spec: this.spec } });
     this.workers[w] = worker;
     this.inFlight[w] = 0;

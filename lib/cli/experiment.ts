@@ -1,0 +1,66 @@
+// `unimrg tokenizer`, `unimrg experiment` and `unimrg quickstart` (the main job, `npm start`).
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { checkFamily, create as createAdapter } from '../adapters/registry';
+import { FAMILIES, type Family } from '../adapters/types';
+import { MAIN_ARMS, PAPER_ARMS, prepareCodec, runExperiment } from '../unimrg/experiment';
+import { writeReport } from '../unimrg/report';
+import { asUsage, numberFlag, UsageError } from './errors';
+
+/** The main job's budget on 2 CPU cores (README's Quick start). */
+export const QUICKSTART = { family: 'autoregressive-vq' as Family, baseSteps: 300, steps: 150, evalCount: 40, generationCount: 8, codecScenes: 150, count: 2000 };
+
+export function addExperimentCommands(cli: Command): void {
+  cli.command('tokenizer')
+    .description('fit the frozen image codec (VQ tokenizer or continuous autoencoder) of a family on the embedded scenes')
+    .option('--family <name>', FAMILIES.join(' | '), 'autoregressive-vq')
+    .option('--preset <name>', 'model preset (sets image size and codec shape)', 'tiny')
+    .option('--scenes <n>', 'training scenes (each gives an image, a depth map and a boundary map)', '200')
+    .option('-o, --out <file>', 'codec file', 'codec.safetensors')
+    .action(async (f: { family: string; preset: string; scenes: string; out: string }) => {
+      const family = asUsage(() => checkFamily(f.family));
+      asUsage(() => createAdapter(family, f.preset).dispose());
+      const scenes = numberFlag('scenes', f.scenes, { integer: true, min: 1 })!;
+      const file = await prepareCodec(family, f.preset, path.resolve(f.out), scenes, (s) => console.error(s));
+      console.log(`codec: ${file}`);
+    });
+
+  cli.command('experiment')
+    .description("the paper's comparison at small scale: understanding only, + reconstruction, + depth, + segmentation, all four")
+    .option('--family <name>', `${FAMILIES.join(' | ')} | all`, 'all')
+    .option('--seeds <list>', 'comma-separated seeds', '0,1,2')
+    .option('--steps <n>', 'post-training steps per arm', String(QUICKSTART.steps))
+    .option('--base-steps <n>', 'base pre-training steps', String(QUICKSTART.baseSteps))
+    .option('--eval-count <n>', 'scenes per split for understanding', '100')
+    .option('-o, --out <dir>', 'output directory', 'runs/experiment')
+    .option('--progress <kind>', 'bar | lines | none')
+    .action(async (f: { family: string; seeds: string; steps: string; baseSteps: string; evalCount: string; out: string; progress?: string }) => {
+      const families = f.family === 'all' ? [...FAMILIES] : [asUsage(() => checkFamily(f.family))];
+      const seeds = f.seeds.split(',').map((s) => numberFlag('seeds', s, { integer: true, min: 0 })!);
+      const steps = numberFlag('steps', f.steps, { integer: true, min: 1 })!;
+      const baseSteps = numberFlag('base-steps', f.baseSteps, { integer: true, min: 1 })!;
+      const evalCount = numberFlag('eval-count', f.evalCount, { integer: true, min: 1 })!;
+      for (const family of families) {
+        const out = path.resolve(f.out, family);
+        const r = await runExperiment({ family, out, arms: PAPER_ARMS, seeds, steps, baseSteps, evalCount, generationCount: 8, progress: f.progress as 'lines' });
+        const command = `unimrg experiment --family ${family} --seeds ${seeds.join(',')} --steps ${steps} --base-steps ${baseSteps} --eval-count ${evalCount}`;
+        console.log(`report: ${await writeReport(out, r, { title: `UniMRG at small scale: ${family}`, command })}`);
+      }
+    });
+
+  cli.command('quickstart')
+    .description('the main job (npm start): codec, base model, UniMRG vs understanding-only post-training, evaluation, report')
+    .option('--family <name>', FAMILIES.join(' | '), QUICKSTART.family)
+    .option('-o, --out <dir>', 'run directory (default runs/<timestamp>)')
+    .option('--progress <kind>', 'bar | lines | none')
+    .action(async (f: { family: string; out?: string; progress?: string }) => {
+      const family = asUsage(() => checkFamily(f.family));
+      if (f.progress !== undefined && !['bar', 'lines', 'none'].includes(f.progress)) throw new UsageError(`--progress must be bar, lines or none, got '${f.progress}'`);
+      const id = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+      const out = path.resolve(f.out ?? path.join('runs', id));
+      const q = QUICKSTART;
+      const r = await runExperiment({ family, out, arms: MAIN_ARMS, seeds: [0], steps: q.steps, baseSteps: q.baseSteps, evalCount: q.evalCount, generationCount: q.generationCount, codecScenes: q.codecScenes, count: q.count, progress: f.progress as 'lines' });
+      const report = await writeReport(out, r, { title: 'UniMRG quick start: post-training with all four tasks against understanding only', command: `unimrg quickstart --family ${family}` });
+      console.log(`report: ${report} (${(r.seconds / 60).toFixed(1)} min)`);
+    });
+}

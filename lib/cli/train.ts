@@ -1,0 +1,97 @@
+// `unimrg train`: a config file and/or flags → a validated TrainConfig → training in a worker
+// thread with a progress bar; Ctrl-C saves a checkpoint and exits 130.
+import * as fs from 'node:fs';
+import type { Command } from 'commander';
+import { TASKS } from '../data/tasks/kinds';
+import { parseTrainConfig, type TrainConfigInput } from '../unimrg/config';
+import { trainInWorker } from '../unimrg/run';
+import { asUsage, EXIT, numberFlag, UsageError } from './errors';
+
+export interface TrainFlags {
+  config?: string; family?: string; preset?: string; steps?: string; batchSize?: string; mode?: string; accumulate?: string;
+  lr?: string; weights?: string; tasks?: string; base?: string; codec?: string; out?: string; resume?: boolean; seed?: string;
+  device?: string; evalEvery?: string; checkpointEvery?: string; workers?: string; count?: string; progress?: string;
+}
+
+/** Reads a JSON config file (or throws a UsageError saying what is wrong with it). */
+export function readJsonConfig(file: string): Record<string, unknown> {
+  if (!fs.existsSync(file)) throw new UsageError(`config file not found: ${file}`);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function perTaskFlag(name: string, v: string): Record<string, number> {
+  const parts = v.split(',').map((s) => s.trim());
+  if (parts.length !== TASKS.length) throw new UsageError(`--${name} takes ${TASKS.length} comma-separated numbers (${TASKS.join(', ')}), got '${v}'`);
+  return Object.fromEntries(TASKS.map((t, i) => [t, numberFlag(name, parts[i], { min: 0 })!]));
+}
+
+function tasksFlag(v: string): Record<string, number> {
+  const names = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (!(TASKS as readonly string[]).includes(n)) throw new UsageError(`--tasks: unknown task '${n}' (expected ${TASKS.join(', ')})`);
+  return Object.fromEntries(TASKS.map((t) => [t, names.includes(t) ? 1 : 0]));
+}
+
+/** Flags over the config file over the defaults. */
+export function configFromFlags(f: TrainFlags): TrainConfigInput {
+  const c: Record<string, any> = f.config ? readJsonConfig(f.config) : {}; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const set = (obj: string, key: string, v: unknown) => { if (v !== undefined) c[obj] = { ...(c[obj] ?? {}), [key]: v }; };
+  if (f.family) c.family = f.family;
+  if (f.preset) c.preset = f.preset;
+  if (f.base) c.base = f.base;
+  if (f.codec) c.codec = f.codec;
+  if (f.out) c.out = f.out;
+  if (f.device) c.device = f.device;
+  c.steps = numberFlag('steps', f.steps, { integer: true, min: 1 }) ?? c.steps;
+  c.seed = numberFlag('seed', f.seed, { integer: true, min: 0 }) ?? c.seed;
+  c.evalEvery = numberFlag('eval-every', f.evalEvery, { integer: true, min: 0 }) ?? c.evalEvery;
+  c.checkpointEvery = numberFlag('checkpoint-every', f.checkpointEvery, { integer: true, min: 0 }) ?? c.checkpointEvery;
+  set('batch', 'size', numberFlag('batch-size', f.batchSize, { integer: true, min: 1 }));
+  set('batch', 'mode', f.mode);
+  set('batch', 'accumulate', numberFlag('accumulate', f.accumulate, { integer: true, min: 1 }));
+  set('optim', 'lr', numberFlag('lr', f.lr, { min: 0 }));
+  set('data', 'workers', numberFlag('workers', f.workers, { integer: true, min: 0 }));
+  set('data', 'count', numberFlag('count', f.count, { integer: true, min: 1 }));
+  if (f.weights) set('tasks', 'weights', perTaskFlag('weights', f.weights));
+  if (f.tasks) set('tasks', 'ratios', tasksFlag(f.tasks));
+  return c as TrainConfigInput;
+}
+
+export function addTrainCommand(cli: Command): void {
+  cli.command('train')
+    .description('post-train a unified multimodal model with UniMRG (all four tasks by default)')
+    .option('-c, --config <file>', 'a JSON training configuration (flags override it)')
+    .option('--family <name>', 'autoregressive-vq | mar-diffusion | query-diffusion')
+    .option('--preset <name>', 'model size preset (tiny, small, or the published one)')
+    .option('--base <dir>', 'start from this run directory / checkpoint')
+    .option('--codec <file>', 'the fitted image codec (unimrg tokenizer)')
+    .option('--steps <n>', 'optimiser steps')
+    .option('--batch-size <n>', 'samples per micro-batch')
+    .option('--mode <mode>', 'mixed | interleave task batching')
+    .option('--accumulate <n>', 'micro-batches per step')
+    .option('--lr <x>', 'peak learning rate')
+    .option('--weights <u,r,d,s>', 'loss weight per task (understanding, reconstruction, depth, segmentation)')
+    .option('--tasks <list>', 'tasks to train, e.g. understanding,depth (the others get ratio 0)')
+    .option('--count <n>', 'training scenes')
+    .option('--workers <n>', 'data loader threads')
+    .option('--eval-every <n>', 'evaluate every n steps')
+    .option('--checkpoint-every <n>', 'checkpoint every n steps')
+    .option('--seed <n>', 'seed')
+    .option('--device <d>', 'cpu | cuda | cuda:N')
+    .option('-o, --out <dir>', 'run directory')
+    .option('--resume', 'continue from the run directory\'s checkpoint')
+    .option('--progress <kind>', 'bar | lines | none')
+    .action(async (f: TrainFlags) => {
+      const input = configFromFlags(f);
+      const config = asUsage(() => parseTrainConfig(input));
+      if (config.base !== undefined && !fs.existsSync(config.base)) throw new UsageError(`--base: ${config.base} does not exist`);
+      if (config.codec !== undefined && !fs.existsSync(config.codec)) throw new UsageError(`--codec: ${config.codec} does not exist`);
+      if (f.progress !== undefined && !['bar', 'lines', 'none'].includes(f.progress)) throw new UsageError(`--progress must be bar, lines or none, got '${f.progress}'`);
+      const r = await trainInWorker(input, { resume: f.resume, progress: f.progress as 'bar' | undefined });
+      console.log(`${r.stopped ? 'stopped' : 'finished'} at step ${r.step}; checkpoint: ${r.checkpoint}`);
+      if (r.stopped) process.exitCode = EXIT.interrupted;
+    });
+}

@@ -1,0 +1,116 @@
+// report.md for an experiment: tables of understanding accuracy (per split and per category),
+// hallucination and generation metrics for the base and every arm (mean ± std over seeds), and
+// PNG plots: loss curves per task, accuracy by category, the sample grids.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { TASKS } from '../data/tasks/kinds';
+import { QA_CATEGORIES } from '../data/scenes/qa';
+import { barChart, linePlot, type LineSeries } from './eval/plot';
+import { writePng } from './eval/png';
+import type { EvalResult } from './evaluate';
+import type { ArmResult, ExperimentResult } from './experiment';
+
+const SPLITS = ['val', 'test', 'compositional'] as const;
+
+function stats(xs: number[]): { mean: number; std: number } {
+  const f = xs.filter(Number.isFinite);
+  if (f.length === 0) return { mean: NaN, std: NaN };
+  const mean = f.reduce((a, b) => a + b, 0) / f.length;
+  const std = f.length > 1 ? Math.sqrt(f.reduce((a, b) => a + (b - mean) ** 2, 0) / (f.length - 1)) : 0;
+  return { mean, std };
+}
+
+/** "0.512 ± 0.013" (the ± part only with several seeds). */
+export function meanStd(xs: number[], digits = 3): string {
+  const s = stats(xs);
+  if (!Number.isFinite(s.mean)) return '–';
+  return xs.length > 1 ? `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}` : s.mean.toFixed(digits);
+}
+
+/** The arms' results grouped by arm name, in first-seen order, with the base as its own group. */
+function groups(r: ExperimentResult): [string, EvalResult[]][] {
+  const g = new Map<string, EvalResult[]>([['base', [r.baseEval]]]);
+  for (const a of r.arms) g.set(a.arm, [...(g.get(a.arm) ?? []), a.eval]);
+  return [...g];
+}
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+export function resultTables(r: ExperimentResult): string {
+  const g = groups(r);
+  const und = table(['model', ...SPLITS.map((s) => `${s} accuracy`), 'val macro'], g.map(([name, evs]) => [
+    name, ...SPLITS.map((s) => meanStd(evs.map((e) => e.understanding[s]?.overall.accuracy ?? NaN))), meanStd(evs.map((e) => e.understanding.val?.macro ?? NaN)),
+  ]));
+  const cats = table(['model', ...QA_CATEGORIES], g.map(([name, evs]) => [
+    name, ...QA_CATEGORIES.map((c) => meanStd(evs.map((e) => e.understanding.test?.byCategory[c]?.accuracy ?? NaN))),
+  ]));
+  const pope = table(['model', 'accuracy', 'precision', 'recall', 'F1', 'yes-ratio'], g.map(([name, evs]) => {
+    const h = (k: 'accuracy' | 'precision' | 'recall' | 'f1' | 'yesRatio') => meanStd(evs.map((e) => e.understanding.test?.hallucination[k] ?? NaN));
+    return [name, h('accuracy'), h('precision'), h('recall'), h('f1'), h('yesRatio')];
+  }));
+  const gen = table(['model', 'reconstruction PSNR (dB)', 'depth AbsRel ↓', 'depth δ<1.25', 'depth Spearman ρ', 'boundary F (2 px)'], g.map(([name, evs]) => [
+    name,
+    meanStd(evs.map((e) => e.generation?.reconstruction.psnr ?? NaN), 2),
+    meanStd(evs.map((e) => e.generation?.depth.absRel ?? NaN)),
+    meanStd(evs.map((e) => e.generation?.depth.delta1 ?? NaN)),
+    meanStd(evs.map((e) => e.generation?.depth.spearman ?? NaN)),
+    meanStd(evs.map((e) => e.generation?.segmentation.f ?? NaN)),
+  ]));
+  return [
+    '### Understanding accuracy (exact match)', '', und, '',
+    '### Accuracy by question category (test split)', '', cats, '',
+    '### Hallucination: existence questions, POPE-style (test split)', '', pope, '',
+    '### Generation quality (val scenes)', '', gen, '',
+  ].join('\n');
+}
+
+/** Loss per task over steps for each arm (first seed), one series per arm and task. */
+function lossSeries(arms: ArmResult[]): LineSeries[] {
+  const out: LineSeries[] = [];
+  for (const a of arms.filter((x) => x.seed === arms[0].seed)) {
+    for (const t of TASKS) {
+      const pts = a.metrics.filter((m) => m.tasks[t] !== null);
+      if (pts.length === 0) continue;
+      out.push({ name: `${a.arm}: ${t}`, x: pts.map((m) => m.step), y: smooth(pts.map((m) => m.tasks[t] as number)) });
+    }
+  }
+  return out;
+}
+
+/** A trailing mean over 10 steps: per-step losses of small batches are noisy. */
+function smooth(y: number[], k = 10): number[] {
+  return y.map((_, i) => {
+    const w = y.slice(Math.max(0, i - k + 1), i + 1);
+    return w.reduce((a, b) => a + b, 0) / w.length;
+  });
+}
+
+/** Writes report.md and its PNGs into `dir`; returns the report's path. */
+export async function writeReport(dir: string, r: ExperimentResult, o: { title?: string; command?: string } = {}): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const series = lossSeries(r.arms);
+  if (series.length > 0) await writePng(path.join(dir, 'loss-curves.png'), linePlot({ series, title: 'training loss per task (10-step mean)', xLabel: 'step', yLabel: 'loss', width: 900, height: 420 }));
+  const g = groups(r);
+  await writePng(path.join(dir, 'accuracy-by-category.png'), barChart({
+    groups: QA_CATEGORIES as unknown as string[],
+    series: g.map(([name, evs]) => ({ name, values: QA_CATEGORIES.map((c) => stats(evs.map((e) => e.understanding.test?.byCategory[c]?.accuracy ?? NaN)).mean) })),
+    title: 'test accuracy by question category', yMin: 0, yMax: 1, width: 900, height: 420,
+  }));
+  const grids = r.arms.filter((a) => a.eval.grid !== undefined).map((a) => `**${a.arm}** (seed ${a.seed}): ![samples](${path.relative(dir, a.eval.grid!)})`);
+  const md = [
+    `# ${o.title ?? `UniMRG experiment: ${r.family}`}`, '',
+    o.command ? `Produced by \`${o.command}\` in ${(r.seconds / 60).toFixed(1)} min.` : `Took ${(r.seconds / 60).toFixed(1)} min.`, '',
+    `Every arm starts from the same base model (\`${path.relative(dir, r.base) || r.base}\`) and trains the same number of steps with the same batch size; only the tasks differ. Seeds: ${[...new Set(r.arms.map((a) => a.seed))].join(', ')}${r.arms.length > 0 && new Set(r.arms.map((a) => a.seed)).size > 1 ? ' (mean ± sample std)' : ''}.`, '',
+    resultTables(r),
+    '## Plots', '',
+    series.length > 0 ? '![loss curves](loss-curves.png)\n' : '',
+    '![accuracy by category](accuracy-by-category.png)', '',
+    '## Samples (input | true depth | generated depth | true boundaries | generated boundaries | reconstruction)', '',
+    ...grids.map((l) => `${l}\n`),
+  ].join('\n');
+  const file = path.join(dir, 'report.md');
+  fs.writeFileSync(file, md);
+  return file;
+}

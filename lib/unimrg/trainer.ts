@@ -1,0 +1,258 @@
+// The UniMRG post-training loop: one adapter, the four tasks from one loader, the fused losses
+// weighted per task, AdamW with the published groups, warm-up + cosine, clipping, gradient
+// accumulation, JSONL metrics, checkpoints with exact resume. Runs on whatever thread calls it
+// (the CLI runs it in a worker, see run.ts).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { create as createAdapter } from '../adapters/registry';
+import { adapterLoss } from '../adapters/loss';
+import type { Adapter } from '../adapters/types';
+import { loadCodec } from '../adapters/codecs';
+import { type DataLoader, createLoader } from '../data/loader';
+import { TASKS, type TaskKind } from '../data/tasks/kinds';
+import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint';
+import { loadSafetensors } from '../io/safetensors';
+import { AdamW } from '../optim/adamw';
+import { clipGradNorm } from '../optim/clip';
+import { WarmupCosine } from '../optim/schedules';
+import { torch } from '../torch';
+import { type TrainConfig, parseTrainConfig, taskVector } from './config';
+
+export interface StepMetrics {
+  step: number;
+  lr: number;
+  /** Σ_t w_t L_t, averaged over the step's micro-batches. */
+  loss: number;
+  /** L_t per task (mean over the micro-batches that held the task); null when none did. */
+  tasks: Record<TaskKind, number | null>;
+  gradNorm: number;
+  samplesPerSec: number;
+  tokensPerSec: number;
+  /** Bytes held by live tensors. */
+  memoryBytes: number;
+  seconds: number;
+}
+
+export type TrainEvent =
+  | { type: 'start'; step: number; steps: number; parameters: number; trainable: number; runDir: string }
+  | { type: 'step'; metrics: StepMetrics }
+  | { type: 'eval'; step: number; result: unknown }
+  | { type: 'checkpoint'; step: number; dir: string }
+  | { type: 'done'; step: number; stopped: boolean; checkpoint: string };
+
+export interface TrainOptions {
+  /** Continue from the run directory's last checkpoint. */
+  resume?: boolean;
+  onEvent?: (e: TrainEvent) => void;
+  /** Checked between steps: when true, a checkpoint is saved and run() returns. */
+  shouldStop?: () => boolean;
+  /** Periodic evaluation (evalEvery); its result goes to the events and eval.jsonl. */
+  evaluate?: (adapter: Adapter, step: number) => Promise<unknown> | unknown;
+}
+
+/** What a run directory records about its model, so that eval and later runs rebuild it. */
+export interface AdapterSpec {
+  family: TrainConfig['family'];
+  preset: string;
+  model: Record<string, unknown>;
+}
+
+export const CHECKPOINT_DIR = 'checkpoint';
+export const ADAPTER_FILE = 'adapter.json';
+
+/** The model weights of a checkpoint directory, a run directory or a .safetensors file. */
+export function weightsFile(p: string): string {
+  const candidates = [p, path.join(p, 'model.safetensors'), path.join(p, CHECKPOINT_DIR, 'model.safetensors')];
+  const f = candidates.find((c) => fs.existsSync(c) && fs.statSync(c).isFile());
+  if (f === undefined) throw new RangeError(`no model weights at ${p} (looked for ${candidates.slice(1).join(', ')})`);
+  return f;
+}
+
+/** The adapter spec saved beside weights (a run directory or its checkpoint folder), if any. */
+export function readAdapterSpec(p: string): AdapterSpec | undefined {
+  for (const d of [p, path.dirname(p), path.dirname(path.dirname(p))]) {
+    const f = path.join(d, ADAPTER_FILE);
+    if (fs.existsSync(f)) return JSON.parse(fs.readFileSync(f, 'utf8')) as AdapterSpec;
+  }
+  return undefined;
+}
+
+/** Builds the adapter of a spec and, when given, loads weights and a codec file into it. */
+export function buildAdapter(spec: AdapterSpec, o: { weights?: string; codec?: string; seed?: number; device?: string } = {}): Adapter {
+  const codec = o.codec === undefined ? undefined : loadCodec(o.codec);
+  const adapter = createAdapter(spec.family, spec.preset, spec.model, { codec, seed: o.seed, device: o.device as 'cpu' });
+  if (o.weights !== undefined) {
+    const sd = loadSafetensors(weightsFile(o.weights));
+    try {
+      adapter.load(sd, { strict: true });
+    } finally {
+      torch.dispose(Object.values(sd));
+    }
+  }
+  return adapter;
+}
+
+const mean = (xs: number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+export class Trainer {
+  readonly config: TrainConfig;
+  readonly runDir: string;
+  adapter!: Adapter;
+  private optimizer!: AdamW;
+  private schedule!: WarmupCosine;
+  private step = 0;
+
+  constructor(config: unknown) {
+    this.config = parseTrainConfig(config);
+    this.runDir = path.resolve(this.config.out);
+  }
+
+  private adapterSpec(): AdapterSpec {
+    const c = this.config;
+    if (c.base !== undefined) {
+      const base = readAdapterSpec(c.base);
+      if (base !== undefined) {
+        if (base.family !== c.family) throw new RangeError(`the base checkpoint ${c.base} is a ${base.family} model, but the config says family ${c.family}`);
+        return { ...base, model: { ...base.model, ...c.model } };
+      }
+    }
+    return { family: c.family, preset: c.preset, model: c.model };
+  }
+
+  private setup(): void {
+    const c = this.config;
+    const spec = this.adapterSpec();
+    torch.manualSeed(c.seed);
+    this.adapter = buildAdapter(spec, { weights: c.base, codec: c.codec, seed: c.seed, device: c.device });
+    fs.mkdirSync(this.runDir, { recursive: true });
+    fs.writeFileSync(path.join(this.runDir, ADAPTER_FILE), `${JSON.stringify(spec, null, 2)}\n`);
+    fs.writeFileSync(path.join(this.runDir, 'config.json'), `${JSON.stringify(c, null, 2)}\n`);
+    const named = this.adapter.trainableParameters('post-training');
+    const decay = named.filter(([n]) => !this.adapter.noDecay(n)).map(([, p]) => p);
+    const noDecay = named.filter(([n]) => this.adapter.noDecay(n)).map(([, p]) => p);
+    this.optimizer = new AdamW([
+      { params: decay, weightDecay: c.optim.weightDecay },
+      { params: noDecay, weightDecay: 0 },
+    ].filter((g) => g.params.length > 0), { lr: c.optim.lr, betas: c.optim.betas, weightDecay: c.optim.weightDecay });
+    const warmupSteps = Math.round(c.optim.warmup * c.steps);
+    this.schedule = new WarmupCosine(this.optimizer, { warmupSteps, totalSteps: c.steps, minLrRatio: c.optim.minLrRatio });
+  }
+
+  private loader(start: number): Promise<DataLoader> {
+    const c = this.config;
+    const f = this.adapter.batchFormat;
+    const source = c.data.source === 'scenes'
+      ? { kind: 'scenes' as const, split: 'train' as const, count: c.data.count, size: Math.max(64, f.conditionSize, f.generationSize) }
+      : { kind: 'llava' as const, root: c.data.path! };
+    return createLoader({
+      source: source as never,
+      tokenizer: { kind: 'scenes' },
+      batch: {
+        batchSize: c.batch.size, mode: c.batch.mode, ratios: c.tasks.ratios, seed: c.seed,
+        conditionSize: f.conditionSize, generationSize: f.generationSize,
+        conditionTokens: f.conditionTokens, generationTokens: f.generationTokens,
+        normalization: f.normalization, template: f.template,
+      },
+    }, { workers: c.data.workers, start, device: c.device as 'cpu' });
+  }
+
+  private checkpoint(): string {
+    const dir = path.join(this.runDir, CHECKPOINT_DIR);
+    saveCheckpoint(dir, { model: this.adapter.model, optimizer: this.optimizer, schedule: this.schedule, step: this.step, extra: { config: this.config } });
+    return dir;
+  }
+
+  private appendJsonl(name: string, record: unknown): void {
+    fs.appendFileSync(path.join(this.runDir, name), `${JSON.stringify(record)}\n`);
+  }
+
+  /** Trains to config.steps (or until shouldStop), then writes the final checkpoint. */
+  async run(o: TrainOptions = {}): Promise<{ step: number; stopped: boolean; checkpoint: string }> {
+    const c = this.config;
+    this.setup();
+    const emit = o.onEvent ?? (() => {});
+    const metricsFile = path.join(this.runDir, 'metrics.jsonl');
+    if (o.resume) {
+      const dir = path.join(this.runDir, CHECKPOINT_DIR);
+      if (!fs.existsSync(dir)) throw new RangeError(`--resume: no checkpoint in ${this.runDir}`);
+      this.step = loadCheckpoint(dir, { model: this.adapter.model, optimizer: this.optimizer, schedule: this.schedule }).step;
+      // Metrics written after the checkpoint belong to steps that will be run again.
+      if (fs.existsSync(metricsFile)) {
+        const kept = fs.readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l !== '' && (JSON.parse(l) as StepMetrics).step <= this.step);
+        fs.writeFileSync(metricsFile, kept.map((l) => `${l}\n`).join(''));
+      }
+    } else if (fs.existsSync(metricsFile)) {
+      fs.rmSync(metricsFile);
+    }
+    const weights = taskVector(c.tasks.weights);
+    const model = this.adapter.model;
+    emit({ type: 'start', step: this.step, steps: c.steps, parameters: model.numParameters(), trainable: model.numParameters({ trainableOnly: true }), runDir: this.runDir });
+    const loader = await this.loader(this.step * c.batch.accumulate);
+    const params = this.adapter.trainableParameters('post-training').map(([, p]) => p);
+    const bf16 = c.bf16 === 'auto' ? c.device.startsWith('cuda') : c.bf16;
+    let stopped = false;
+    this.adapter.train();
+    try {
+      while (this.step < c.steps) {
+        if (o.shouldStop?.()) { stopped = true; break; }
+        const t0 = performance.now();
+        const lr = this.optimizer.paramGroups[0].lr;
+        let loss = 0;
+        let samples = 0;
+        let tokens = 0;
+        const perTask: number[][] = TASKS.map(() => []);
+        for (let m = 0; m < c.batch.accumulate; m++) {
+          const batch = await loader.next();
+          if (batch === null) throw new Error('the data loader ended early');
+          try {
+            const r = torch.tidy(() => {
+              const forward = () => adapterLoss(this.adapter.forward(batch), { weights });
+              const l = bf16 ? torch.autocast(c.device.startsWith('cuda') ? 'cuda' : 'cpu', forward) : forward();
+              l.loss.div(c.batch.accumulate).backward();
+              return { loss: Number(l.loss.item()), taskLoss: Array.from(l.taskLoss.toArray() as Float32Array), taskTokens: Array.from(l.taskTokens.toArray() as Float32Array) };
+            });
+            loss += r.loss / c.batch.accumulate;
+            r.taskLoss.forEach((v, t) => { if (r.taskTokens[t] > 0) perTask[t].push(v); });
+            samples += batch.ids.length;
+            tokens += Number(torch.tidy(() => batch.attentionMask.sum().item()));
+          } finally {
+            torch.dispose(batch);
+          }
+        }
+        const gradNorm = c.optim.clip > 0 ? clipGradNorm(params, c.optim.clip) : NaN;
+        this.optimizer.step();
+        this.optimizer.zeroGrad();
+        this.schedule.step();
+        this.step++;
+        const seconds = (performance.now() - t0) / 1000;
+        const metrics: StepMetrics = {
+          step: this.step, lr, loss, gradNorm, seconds,
+          tasks: Object.fromEntries(TASKS.map((t, i) => [t, mean(perTask[i])])) as Record<TaskKind, number | null>,
+          samplesPerSec: samples / seconds, tokensPerSec: tokens / seconds, memoryBytes: torch.memory().bytes,
+        };
+        if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at step ${this.step} (lr ${lr}); lower optim.lr or check the data`);
+        this.appendJsonl('metrics.jsonl', metrics);
+        emit({ type: 'step', metrics });
+        if (c.checkpointEvery > 0 && this.step % c.checkpointEvery === 0 && this.step < c.steps) emit({ type: 'checkpoint', step: this.step, dir: this.checkpoint() });
+        if (o.evaluate && c.evalEvery > 0 && this.step % c.evalEvery === 0) {
+          this.adapter.eval();
+          const result = await o.evaluate(this.adapter, this.step);
+          this.adapter.train();
+          this.appendJsonl('eval.jsonl', { step: this.step, result });
+          emit({ type: 'eval', step: this.step, result });
+        }
+      }
+    } finally {
+      await loader.close();
+    }
+    const checkpoint = this.checkpoint();
+    emit({ type: 'checkpoint', step: this.step, dir: checkpoint });
+    emit({ type: 'done', step: this.step, stopped, checkpoint });
+    return { step: this.step, stopped, checkpoint };
+  }
+
+  dispose(): void {
+    this.adapter?.dispose();
+    this.optimizer?.dispose?.();
+  }
+}
