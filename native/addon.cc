@@ -14,6 +14,7 @@ void register_allocator(Napi::Env env, Napi::Object exports);
 void register_rng(Napi::Env env, Napi::Object exports);
 void register_autocast(Napi::Env env, Napi::Object exports);
 void register_pt_io(Napi::Env env, Napi::Object exports);
+void register_distributed(Napi::Env env, Napi::Object exports);  // native/distributed/
 
 namespace {
 // setErrorClass(TorchError): native failures are thrown as instances of the TS class.
@@ -37,6 +38,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_rng(env, exports);
   register_autocast(env, exports);
   register_pt_io(env, exports);
+  register_distributed(env, exports);
   return exports;
 }
 

@@ -4,6 +4,7 @@ import { doctor, formatDoctor } from './doctor';
 import { EXIT } from './errors';
 import { addEvalCommands } from './evaluate';
 import { addExperimentCommands } from './experiment';
+import { addLaunchCommand } from './launch';
 import { addTrainCommand } from './train';
 
 export function program(): Command {
@@ -20,6 +21,7 @@ export function program(): Command {
   addTrainCommand(cli);
   addEvalCommands(cli);
   addExperimentCommands(cli);
+  addLaunchCommand(cli);
   // Bad flags and unknown commands: commander prints the message; the exit code says "usage".
   cli.exitOverride().configureOutput({ outputError: (s, write) => write(s) });
   for (const c of cli.commands) c.exitOverride();

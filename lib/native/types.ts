@@ -124,3 +124,26 @@ export interface NativePt {
 }
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface NativeAddon extends NativePt {}
+
+/** torch.distributed's c10d (native/distributed/): groups by id, collectives as Promises. */
+export interface DistInitOptions {
+  backend: 'gloo' | 'nccl'; store: 'tcp' | 'file'; host: string; port: number; path: string;
+  rank: number; worldSize: number; timeoutMs: number;
+}
+export type ReduceOpName = 'sum' | 'avg' | 'product' | 'min' | 'max';
+export interface NativeDistributed {
+  distInit(o: DistInitOptions): Promise<number>;
+  distDestroy(group: number): void;
+  distAllReduce(group: number, hs: Handle[], op: ReduceOpName): Promise<void>;
+  distBroadcast(group: number, hs: Handle[], src: number): Promise<void>;
+  distAllGather(group: number, h: Handle): Promise<Handle[]>;
+  distReduceScatter(group: number, inputs: Handle[], op: ReduceOpName): Promise<Handle>;
+  distBarrier(group: number): Promise<void>;
+  distReducerCreate(group: number, params: Handle[], bucketBytes: number): number;
+  distReducerSetSync(reducer: number, sync: boolean): void;
+  distReducerFinish(reducer: number): Promise<{ buckets: number; overlapped: number }>;
+  distReducerBuckets(reducer: number): number[][];
+  distReducerDestroy(reducer: number): void;
+}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface NativeAddon extends NativeDistributed {}

@@ -10,6 +10,9 @@ async function main(): Promise<void> {
   const d = workerData as Data;
   const stop = new Int32Array(d.stop);
   const trainer = new Trainer(d.config);
+  // The data loader's threads are unref'd (an abandoned loader must not hold a process open), so
+  // while the trainer awaits them nothing else would keep this thread's event loop alive.
+  const keepAlive = setInterval(() => {}, 1 << 30);
   try {
     const r = await trainer.run({
       resume: d.resume,
@@ -19,6 +22,7 @@ async function main(): Promise<void> {
     });
     parentPort!.postMessage({ type: 'result', result: r });
   } finally {
+    clearInterval(keepAlive);
     trainer.dispose();
   }
 }
