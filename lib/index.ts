@@ -6,3 +6,6 @@ export * as data from './data';
 export * as nn from './nn';
 export * as optim from './optim';
 export * as io from './io';
+export * as distributed from './distributed';
+export * as adapters from './adapters';
+export * as unimrg from './unimrg';

@@ -23,6 +23,8 @@ export interface BlockConfig extends FactoryOpts {
   mlp?: 'swiglu' | 'gelu';
   normEps?: number;
   bias?: boolean;
+  /** Bias on the attention output projection (default: `bias`). Qwen2 has q/k/v biases only: bias true, outBias false. */
+  outBias?: boolean;
   causal?: boolean;
   dropout?: number;
 }
@@ -40,7 +42,7 @@ export class TransformerBlock extends Module {
     const norm = () => (c.norm ?? 'rms') === 'rms' ? new RMSNorm(c.dim, { eps: c.normEps ?? 1e-6, ...f }) : new LayerNorm(c.dim, { eps: c.normEps ?? 1e-5, ...f });
     this.inputLayernorm = this.registerModule('input_layernorm', norm());
     this.selfAttn = this.registerModule('self_attn', new Attention({
-      dim: c.dim, numHeads: c.numHeads, numKvHeads: c.numKvHeads, bias: c.bias ?? false, causal: c.causal ?? true, dropout: c.dropout, ...f,
+      dim: c.dim, numHeads: c.numHeads, numKvHeads: c.numKvHeads, bias: c.bias ?? false, outBias: c.outBias, causal: c.causal ?? true, dropout: c.dropout, ...f,
     }));
     this.postAttentionLayernorm = this.registerModule('post_attention_layernorm', norm());
     this.mlp = this.registerModule('mlp', (c.mlp ?? 'swiglu') === 'swiglu' ? new SwiGLU(c.dim, c.hiddenDim, { bias: c.bias ?? false, ...f }) : new MLP(c.dim, c.hiddenDim, { bias: c.bias ?? true, ...f }));

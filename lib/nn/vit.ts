@@ -38,7 +38,7 @@ export class PatchEmbedding extends Module {
     this.numPatches = (c.imageSize / c.patchSize) ** 2;
     this.patchEmbedding = this.registerModule('patch_embedding', new Conv2d(c.inChannels ?? 3, c.dim, c.patchSize, { stride: c.patchSize, ...f }));
     this.positionEmbedding = this.registerModule('position_embedding', new Embedding(this.numPatches, c.dim, f));
-    this.positionIds = this.registerBuffer('position_ids', creation.arange(0, this.numPatches).unsqueeze(0), false);
+    this.positionIds = this.registerBuffer('position_ids', tidy(() => creation.arange(0, this.numPatches).unsqueeze(0)), false);
   }
   /** Images [B, C, H, W] → tokens [B, N, dim]. */
   forward(pixels: Tensor): Tensor {

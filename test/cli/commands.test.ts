@@ -1,0 +1,72 @@
+// The command line's error paths: unknown flags and commands, bad values, missing datasets and
+// run directories, corrupt checkpoints — each a readable message and exit code 2 (usage) or 1.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { main } from '../../lib/cli';
+
+jest.setTimeout(120_000);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unimrg-cli-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+async function run(...args: string[]): Promise<{ code: number; err: string; out: string }> {
+  const err: string[] = [];
+  const out: string[] = [];
+  const e = jest.spyOn(console, 'error').mockImplementation((...a) => { err.push(a.join(' ')); });
+  const l = jest.spyOn(console, 'log').mockImplementation((...a) => { out.push(a.join(' ')); });
+  const w = jest.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
+  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => { out.push(String(s)); return true; });
+  const before = process.exitCode;
+  try {
+    const code = await main(['node', 'unimrg', ...args]);
+    return { code, err: err.join('\n'), out: out.join('\n') };
+  } finally {
+    process.exitCode = before;
+    e.mockRestore(); l.mockRestore(); w.mockRestore(); o.mockRestore();
+  }
+}
+
+describe('unimrg CLI errors', () => {
+  it('unknown commands and flags are usage errors (2)', async () => {
+    expect(await run('trian')).toMatchObject({ code: 2, err: expect.stringMatching(/unknown command 'trian'/) });
+    expect(await run('train', '--bogus')).toMatchObject({ code: 2, err: expect.stringMatching(/unknown option '--bogus'/) });
+  });
+
+  it('bad values and configs name the flag or field', async () => {
+    expect(await run('train', '--steps', 'ten')).toMatchObject({ code: 2, err: expect.stringMatching(/--steps must be an integer >= 1, got 'ten'/) });
+    expect(await run('train', '--family', 'gpt')).toMatchObject({ code: 2, err: expect.stringMatching(/family: Invalid enum value/) });
+    expect(await run('train', '--tasks', 'understanding,colour')).toMatchObject({ code: 2, err: expect.stringMatching(/unknown task 'colour'/) });
+    expect(await run('train', '--weights', '1,1')).toMatchObject({ code: 2, err: expect.stringMatching(/--weights takes 4 comma-separated numbers/) });
+    const bad = path.join(tmp, 'bad.json');
+    fs.writeFileSync(bad, '{ "batch": { "size": 0 } }');
+    expect(await run('train', '-c', bad)).toMatchObject({ code: 2, err: expect.stringMatching(/batch\.size/) });
+    fs.writeFileSync(bad, '{ not json');
+    expect(await run('train', '-c', bad)).toMatchObject({ code: 2, err: expect.stringMatching(/not valid JSON/) });
+  });
+
+  it('missing datasets, run directories and checkpoints are reported', async () => {
+    expect(await run('train', '--config', path.join(tmp, 'none.json'))).toMatchObject({ code: 2, err: expect.stringMatching(/config file not found/) });
+    const cfg = path.join(tmp, 'llava.json');
+    fs.writeFileSync(cfg, JSON.stringify({ data: { source: 'llava' } }));
+    expect(await run('train', '-c', cfg)).toMatchObject({ code: 2, err: expect.stringMatching(/needs the folder path/) });
+    expect(await run('train', '--base', path.join(tmp, 'nowhere'))).toMatchObject({ code: 2, err: expect.stringMatching(/--base: .* does not exist/) });
+    expect(await run('eval', path.join(tmp, 'nowhere'))).toMatchObject({ code: 2, err: expect.stringMatching(/no such run directory/) });
+    // a run directory whose weights are corrupt
+    const runDir = path.join(tmp, 'corrupt');
+    fs.mkdirSync(path.join(runDir, 'checkpoint'), { recursive: true });
+    fs.writeFileSync(path.join(runDir, 'adapter.json'), JSON.stringify({ family: 'autoregressive-vq', preset: 'tiny', model: {} }));
+    fs.writeFileSync(path.join(runDir, 'checkpoint', 'model.safetensors'), Buffer.from('garbage, not a safetensors file'));
+    const r = await run('eval', runDir, '--count', '1', '--generation-count', '0');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/model\.safetensors/);
+  });
+
+  it('--help works on every command', async () => {
+    for (const c of ['train', 'eval', 'generate', 'tokenizer', 'experiment', 'quickstart', 'launch', 'doctor']) {
+      const r = await run(c, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/Usage: unimrg/);
+    }
+  });
+});
