@@ -6,11 +6,23 @@ import { TASKS } from '../data/tasks/kinds';
 import { parseTrainConfig, type TrainConfigInput } from '../unimrg/config';
 import { trainInWorker } from '../unimrg/run';
 import { asUsage, EXIT, numberFlag, UsageError } from './errors';
+import { launch } from './launch';
 
 export interface TrainFlags {
   config?: string; family?: string; preset?: string; steps?: string; batchSize?: string; mode?: string; accumulate?: string;
   lr?: string; weights?: string; tasks?: string; base?: string; codec?: string; out?: string; resume?: boolean; seed?: string;
-  device?: string; evalEvery?: string; checkpointEvery?: string; workers?: string; count?: string; progress?: string;
+  device?: string; evalEvery?: string; checkpointEvery?: string; workers?: string; count?: string; progress?: string; nproc?: string;
+}
+
+/** The command line without --nproc (each rank runs the same training command). */
+export function withoutNproc(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--nproc') { i++; continue; }
+    if (args[i].startsWith('--nproc=')) continue;
+    out.push(args[i]);
+  }
+  return out;
 }
 
 /** Reads a JSON config file (or throws a UsageError saying what is wrong with it). */
@@ -84,14 +96,24 @@ export function addTrainCommand(cli: Command): void {
     .option('-o, --out <dir>', 'run directory')
     .option('--resume', 'continue from the run directory\'s checkpoint')
     .option('--progress <kind>', 'bar | lines | none')
-    .action(async (f: TrainFlags) => {
+    .option('--nproc <n>', 'data-parallel processes on this machine (as unimrg launch --nproc n)')
+    .action(async (f: TrainFlags, cmd: Command) => {
       const input = configFromFlags(f);
       const config = asUsage(() => parseTrainConfig(input));
       if (config.base !== undefined && !fs.existsSync(config.base)) throw new UsageError(`--base: ${config.base} does not exist`);
       if (config.codec !== undefined && !fs.existsSync(config.codec)) throw new UsageError(`--codec: ${config.codec} does not exist`);
       if (f.progress !== undefined && !['bar', 'lines', 'none'].includes(f.progress)) throw new UsageError(`--progress must be bar, lines or none, got '${f.progress}'`);
-      const r = await trainInWorker(input, { resume: f.resume, progress: f.progress as 'bar' | undefined });
-      console.log(`${r.stopped ? 'stopped' : 'finished'} at step ${r.step}; checkpoint: ${r.checkpoint}`);
+      const nproc = numberFlag('nproc', f.nproc, { integer: true, min: 1 }) ?? 1;
+      if (nproc > 1) {
+        // Re-run this very command once per rank with torchrun's environment.
+        const raw = (cmd.parent as unknown as { rawArgs: string[] }).rawArgs;
+        process.exitCode = await launch({ nproc, masterPort: 0 }, [process.execPath, ...process.execArgv, process.argv[1], ...withoutNproc(raw.slice(2))]);
+        return;
+      }
+      const rank = Number(process.env.RANK ?? '0');
+      const progress = rank === 0 ? f.progress as 'bar' | undefined : 'none';
+      const r = await trainInWorker(input, { resume: f.resume, progress });
+      if (rank === 0) console.log(`${r.stopped ? 'stopped' : 'finished'} at step ${r.step}; checkpoint: ${r.checkpoint}`);
       if (r.stopped) process.exitCode = EXIT.interrupted;
     });
 }

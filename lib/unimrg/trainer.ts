@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { create as createAdapter } from '../adapters/registry';
-import { adapterLoss } from '../adapters/loss';
+import { adapterLoss, termCounts } from '../adapters/loss';
 import type { Adapter } from '../adapters/types';
 import { loadCodec } from '../adapters/codecs';
 import { type DataLoader, createLoader } from '../data/loader';
@@ -15,7 +15,10 @@ import { loadSafetensors } from '../io/safetensors';
 import { AdamW } from '../optim/adamw';
 import { clipGradNorm } from '../optim/clip';
 import { WarmupCosine } from '../optim/schedules';
-import { torch } from '../torch';
+import { torch, type Tensor } from '../torch';
+import { ddpDenominators } from '../distributed/denominators';
+import { DistributedDataParallel } from '../distributed/ddp';
+import { initProcessGroup, type ProcessGroup } from '../distributed/group';
 import { type TrainConfig, parseTrainConfig, taskVector } from './config';
 
 export interface StepMetrics {
@@ -92,6 +95,9 @@ export function buildAdapter(spec: AdapterSpec, o: { weights?: string; codec?: s
   return adapter;
 }
 
+/** Each data-parallel rank draws its own record order: seed + rank · stride. */
+const RANK_SEED_STRIDE = 7919;
+
 const mean = (xs: number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
 
 export class Trainer {
@@ -101,6 +107,7 @@ export class Trainer {
   private optimizer!: AdamW;
   private schedule!: WarmupCosine;
   private step = 0;
+  private group: ProcessGroup | null = null;
 
   constructor(config: unknown) {
     this.config = parseTrainConfig(config);
@@ -125,8 +132,8 @@ export class Trainer {
     torch.manualSeed(c.seed);
     this.adapter = buildAdapter(spec, { weights: c.base, codec: c.codec, seed: c.seed, device: c.device });
     fs.mkdirSync(this.runDir, { recursive: true });
-    fs.writeFileSync(path.join(this.runDir, ADAPTER_FILE), `${JSON.stringify(spec, null, 2)}\n`);
-    fs.writeFileSync(path.join(this.runDir, 'config.json'), `${JSON.stringify(c, null, 2)}\n`);
+    if (this.writer) fs.writeFileSync(path.join(this.runDir, ADAPTER_FILE), `${JSON.stringify(spec, null, 2)}\n`);
+    if (this.writer) fs.writeFileSync(path.join(this.runDir, 'config.json'), `${JSON.stringify(c, null, 2)}\n`);
     const named = this.adapter.trainableParameters('post-training');
     const decay = named.filter(([n]) => !this.adapter.noDecay(n)).map(([, p]) => p);
     const noDecay = named.filter(([n]) => this.adapter.noDecay(n)).map(([, p]) => p);
@@ -138,7 +145,23 @@ export class Trainer {
     this.schedule = new WarmupCosine(this.optimizer, { warmupSteps, totalSteps: c.steps, minLrRatio: c.optim.minLrRatio });
   }
 
-  private loader(start: number): Promise<DataLoader> {
+  /**
+   * Data parallel when started by `unimrg launch` / `unimrg train --nproc` (WORLD_SIZE > 1): a
+   * c10d group (Gloo on CPU, NCCL on CUDA) and DDP over the adapter's model.
+   */
+  private async distributed(): Promise<{ group: ProcessGroup; ddp: DistributedDataParallel<Adapter['model']> } | null> {
+    if (Number(process.env.WORLD_SIZE ?? '1') <= 1) return null;
+    const group = await initProcessGroup({ backend: this.config.device.startsWith('cuda') ? 'nccl' : 'gloo' });
+    this.group = group;
+    return { group, ddp: await DistributedDataParallel.create(this.adapter.model, group) };
+  }
+
+  /** Rank 0 writes the run directory; the others only train. */
+  private get writer(): boolean {
+    return (this.group?.rank ?? Number(process.env.RANK ?? '0')) === 0;
+  }
+
+  private loader(start: number, rank = 0): Promise<DataLoader> {
     const c = this.config;
     const f = this.adapter.batchFormat;
     const source = c.data.source === 'scenes'
@@ -148,7 +171,7 @@ export class Trainer {
       source: source as never,
       tokenizer: { kind: 'scenes' },
       batch: {
-        batchSize: c.batch.size, mode: c.batch.mode, ratios: c.tasks.ratios, seed: c.seed,
+        batchSize: c.batch.size, mode: c.batch.mode, ratios: c.tasks.ratios, seed: c.seed + RANK_SEED_STRIDE * rank,
         conditionSize: f.conditionSize, generationSize: f.generationSize,
         conditionTokens: f.conditionTokens, generationTokens: f.generationTokens,
         normalization: f.normalization, template: f.template,
@@ -158,11 +181,13 @@ export class Trainer {
 
   private checkpoint(): string {
     const dir = path.join(this.runDir, CHECKPOINT_DIR);
+    if (!this.writer) return dir;
     saveCheckpoint(dir, { model: this.adapter.model, optimizer: this.optimizer, schedule: this.schedule, step: this.step, extra: { config: this.config } });
     return dir;
   }
 
   private appendJsonl(name: string, record: unknown): void {
+    if (!this.writer) return;
     fs.appendFileSync(path.join(this.runDir, name), `${JSON.stringify(record)}\n`);
   }
 
@@ -177,17 +202,18 @@ export class Trainer {
       if (!fs.existsSync(dir)) throw new RangeError(`--resume: no checkpoint in ${this.runDir}`);
       this.step = loadCheckpoint(dir, { model: this.adapter.model, optimizer: this.optimizer, schedule: this.schedule }).step;
       // Metrics written after the checkpoint belong to steps that will be run again.
-      if (fs.existsSync(metricsFile)) {
+      if (this.writer && fs.existsSync(metricsFile)) {
         const kept = fs.readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l !== '' && (JSON.parse(l) as StepMetrics).step <= this.step);
         fs.writeFileSync(metricsFile, kept.map((l) => `${l}\n`).join(''));
       }
-    } else if (fs.existsSync(metricsFile)) {
+    } else if (this.writer && fs.existsSync(metricsFile)) {
       fs.rmSync(metricsFile);
     }
     const weights = taskVector(c.tasks.weights);
     const model = this.adapter.model;
     emit({ type: 'start', step: this.step, steps: c.steps, parameters: model.numParameters(), trainable: model.numParameters({ trainableOnly: true }), runDir: this.runDir });
-    const loader = await this.loader(this.step * c.batch.accumulate);
+    const dist = await this.distributed();
+    const loader = await this.loader(this.step * c.batch.accumulate, dist?.group.rank ?? 0);
     const params = this.adapter.trainableParameters('post-training').map(([, p]) => p);
     const bf16 = c.bf16 === 'auto' ? c.device.startsWith('cuda') : c.bf16;
     let stopped = false;
@@ -204,13 +230,24 @@ export class Trainer {
         for (let m = 0; m < c.batch.accumulate; m++) {
           const batch = await loader.next();
           if (batch === null) throw new Error('the data loader ended early');
+          const last = m === c.batch.accumulate - 1;
+          const micro = async () => {
+            const out = torch.tidy(() => (bf16 ? torch.autocast(c.device.startsWith('cuda') ? 'cuda' : 'cpu', () => this.adapter.forward(batch)) : this.adapter.forward(batch)));
+            const denominators: Record<string, Tensor> = {};
+            try {
+              // Data parallel: every task is normalised by its token count over all ranks.
+              if (dist !== null) for (const term of out.terms) denominators[term.name] = await ddpDenominators(torch.tidy(() => termCounts(term)), dist.group);
+              return torch.tidy(() => {
+                const l = adapterLoss(out, { weights, denominators: dist === null ? undefined : denominators });
+                l.loss.div(c.batch.accumulate).backward();
+                return { loss: Number(l.loss.item()), taskLoss: Array.from(l.taskLoss.toArray() as Float32Array), taskTokens: Array.from(l.taskTokens.toArray() as Float32Array) };
+              });
+            } finally {
+              torch.dispose([out, Object.values(denominators)]);
+            }
+          };
           try {
-            const r = torch.tidy(() => {
-              const forward = () => adapterLoss(this.adapter.forward(batch), { weights });
-              const l = bf16 ? torch.autocast(c.device.startsWith('cuda') ? 'cuda' : 'cpu', forward) : forward();
-              l.loss.div(c.batch.accumulate).backward();
-              return { loss: Number(l.loss.item()), taskLoss: Array.from(l.taskLoss.toArray() as Float32Array), taskTokens: Array.from(l.taskTokens.toArray() as Float32Array) };
-            });
+            const r = dist !== null && !last ? await dist.ddp.noSync(micro) : await micro();
             loss += r.loss / c.batch.accumulate;
             r.taskLoss.forEach((v, t) => { if (r.taskTokens[t] > 0) perTask[t].push(v); });
             samples += batch.ids.length;
@@ -219,6 +256,7 @@ export class Trainer {
             torch.dispose(batch);
           }
         }
+        if (dist !== null) await dist.ddp.syncGradients();
         const gradNorm = c.optim.clip > 0 ? clipGradNorm(params, c.optim.clip) : NaN;
         this.optimizer.step();
         this.optimizer.zeroGrad();
@@ -246,6 +284,12 @@ export class Trainer {
       await loader.close();
     }
     const checkpoint = this.checkpoint();
+    if (dist !== null) {
+      await dist.group.barrier(); // every rank returns after rank 0's checkpoint is on disk
+      dist.ddp.destroy();
+      dist.group.destroy();
+      this.group = null;
+    }
     emit({ type: 'checkpoint', step: this.step, dir: checkpoint });
     emit({ type: 'done', step: this.step, stopped, checkpoint });
     return { step: this.step, stopped, checkpoint };
