@@ -15,6 +15,7 @@ void register_rng(Napi::Env env, Napi::Object exports);
 void register_autocast(Napi::Env env, Napi::Object exports);
 void register_pt_io(Napi::Env env, Napi::Object exports);
 void register_distributed(Napi::Env env, Napi::Object exports);  // native/distributed/
+void register_jit(Napi::Env env, Napi::Object exports);
 
 namespace {
 // setErrorClass(TorchError): native failures are thrown as instances of the TS class.
@@ -39,6 +40,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_autocast(env, exports);
   register_pt_io(env, exports);
   register_distributed(env, exports);
+  register_jit(env, exports);
   return exports;
 }
 

@@ -4,6 +4,7 @@ import { doctor, formatDoctor } from './doctor';
 import { EXIT } from './errors';
 import { addEvalCommands } from './evaluate';
 import { addExperimentCommands } from './experiment';
+import { addLabelCommand } from './label';
 import { addLaunchCommand } from './launch';
 import { addTrainCommand } from './train';
 
@@ -22,6 +23,7 @@ export function program(): Command {
   addEvalCommands(cli);
   addExperimentCommands(cli);
   addLaunchCommand(cli);
+  addLabelCommand(cli);
   // Bad flags and unknown commands: commander prints the message; the exit code says "usage".
   cli.exitOverride().configureOutput({ outputError: (s, write) => write(s) });
   for (const c of cli.commands) c.exitOverride();

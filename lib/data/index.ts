@@ -1,6 +1,7 @@
 // `import { data } from 'unimrg'`: the UniMRG data layer. Scenes, targets, preprocessing,
 // tokenizers and task batching run on plain typed arrays; only toTensors() needs the addon.
 export * as scenes from './scenes';
+export * as label from './label';
 export * from './ndarray';
 export * from './targets';
 export * from './preprocess';

@@ -147,3 +147,18 @@ export interface NativeDistributed {
 }
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface NativeAddon extends NativeDistributed {}
+
+/** TorchScript modules (native/jit.cc): modules by id in a per-thread table. */
+export type JitOutput = Handle | JitOutput[] | { [key: string]: JitOutput };
+export interface NativeJit {
+  /** Loads a torch.jit.save'd file onto a device, in eval mode; returns a module id. */
+  jitLoad(path: string, device: string): number;
+  /** Compiles TorchScript source (a `def forward(self, ...)`) over the given parameters and buffers. */
+  jitDefine(source: string, parameters?: Record<string, Handle>, buffers?: Record<string, Handle>): number;
+  jitSave(id: number, path: string): void;
+  /** Tensors out as handles, in arrays (tuples, lists) and objects (dicts with string keys). */
+  jitForward(id: number, inputs: Handle[]): JitOutput;
+  jitDispose(id: number): void;
+}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface NativeAddon extends NativeJit {}

@@ -5,6 +5,7 @@ import { backend, cuda, getNumThreads, getRngState, manualSeed, setNumThreads, s
 import * as creation from './creation';
 import * as F from './functional';
 import { ops } from './ops';
+import { jit } from './jit';
 import { dispose, emptyCache, keep, memory, tidy } from './scope';
 import { Tensor } from './tensor';
 import { TorchError } from './errors';
@@ -12,6 +13,7 @@ import { TorchError } from './errors';
 export { Tensor } from './tensor';
 export type { NestedArray, Scalar, TensorOrScalar } from './tensor';
 export { TorchError } from './errors';
+export { ScriptModule, type ScriptOutput, type JitLoadOptions, type JitDefineOptions } from './jit';
 export type { DType, Device, TypedArray } from './dtype';
 export type { TensorOptions } from './creation';
 export type { AutocastDevice, AutocastOptions } from './autocast';
@@ -28,6 +30,7 @@ export const torch = {
   /** torch.nn.functional, PyTorch's spelling. */
   nn: { functional: F },
   ops,
+  jit,
   autograd, noGrad, enableGrad, isGradEnabled, setGradEnabled,
   autocast, isAutocastEnabled, getAutocastDtype,
   tidy, keep, dispose, memory, emptyCache,
