@@ -6,7 +6,8 @@ import { multitaskCrossEntropy, multitaskLinearCrossEntropy } from '../losses/cr
 import { multitaskDiffusionLoss } from '../losses/diffusion';
 import * as creation from '../torch/creation';
 import { tidy } from '../torch/scope';
-import type { Tensor } from '../torch/tensor';
+import { Tensor } from '../torch/tensor';
+import type { Module } from '../nn/module';
 import type { ForwardOutput, LossTerm } from './types';
 
 export interface AdapterLossOptions {
@@ -52,6 +53,20 @@ export function termCounts(term: LossTerm): Tensor {
     const valid = term.targets.reshape([-1]).ne(-100).float();
     return counts.scatterAdd(0, term.taskIds.reshape([-1]), valid);
   });
+}
+
+/**
+ * Frees a forward output's tensors, except those that belong to the model (a linear
+ * cross-entropy term may hand over a parameter itself as its weight). For callers that cannot
+ * scope the forward pass in tidy() (e.g. an await between forward and loss).
+ */
+export function disposeForwardOutput(out: ForwardOutput, model: Module): void {
+  const own = new Set([...model.parameters(), ...model.buffers()].map((t) => t._h));
+  for (const term of out.terms) {
+    for (const v of Object.values(term)) {
+      if (v instanceof Tensor && !own.has(v._h) && !v.isDisposed) v.dispose();
+    }
+  }
 }
 
 export function adapterLoss(out: ForwardOutput, o: AdapterLossOptions = {}): AdapterLoss {

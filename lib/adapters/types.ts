@@ -98,7 +98,11 @@ export interface Adapter {
   readonly codec: ImageCodec;
   readonly tokenizer: TextTokenizer;
   readonly batchFormat: BatchFormat;
-  /** Loss terms for a batch of any mix of the four tasks. Records autograd unless in no-grad mode. */
+  /**
+   * Loss terms for a batch of any mix of the four tasks. Records autograd unless in no-grad mode.
+   * A term may reference a parameter (a linear cross-entropy's weight): free outputs with tidy()
+   * or disposeForwardOutput(), never by disposing every tensor in them.
+   */
   forward(batch: TaskBatch): ForwardOutput;
   /**
    * Greedy answers. images: condition images as the batch has them (normalised,

@@ -8,7 +8,7 @@ import { writeReport } from '../unimrg/report';
 import { asUsage, numberFlag, UsageError } from './errors';
 
 /** The main job's budget on 2 CPU cores (README's Quick start). */
-export const QUICKSTART = { family: 'autoregressive-vq' as Family, baseSteps: 600, steps: 300, evalCount: 60, generationCount: 8, codecScenes: 150, count: 4000 };
+export const QUICKSTART = { family: 'autoregressive-vq' as Family, baseSteps: 1200, steps: 600, evalCount: 60, generationCount: 8, codecScenes: 150, count: 4000 };
 
 export function addExperimentCommands(cli: Command): void {
   cli.command('tokenizer')

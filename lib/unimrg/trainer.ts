@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { create as createAdapter } from '../adapters/registry';
-import { adapterLoss, termCounts } from '../adapters/loss';
+import { adapterLoss, disposeForwardOutput, termCounts } from '../adapters/loss';
 import type { Adapter } from '../adapters/types';
 import { loadCodec } from '../adapters/codecs';
 import { type DataLoader, createLoader } from '../data/loader';
@@ -243,7 +243,8 @@ export class Trainer {
                 return { loss: Number(l.loss.item()), taskLoss: Array.from(l.taskLoss.toArray() as Float32Array), taskTokens: Array.from(l.taskTokens.toArray() as Float32Array) };
               });
             } finally {
-              torch.dispose([out, Object.values(denominators)]);
+              disposeForwardOutput(out, this.adapter.model);
+              torch.dispose(Object.values(denominators));
             }
           };
           try {

@@ -64,6 +64,17 @@ describe('Trainer', () => {
     expect(readMetrics(path.join(tmp, 'half')).map(comparable)).toEqual(m.map(comparable));
   });
 
+  it.each(['mar-diffusion', 'query-diffusion'])('trains the %s family too (its terms through the same loop)', async (family) => {
+    const c = await prepareCodec(family as 'mar-diffusion', 'tiny', path.join(tmp, `${family}-codec.safetensors`), 8, () => {});
+    const t = new Trainer({ ...config(family, { steps: 3, batch: { size: 2, mode: 'mixed' } }), family, codec: c });
+    const r = await t.run();
+    t.dispose();
+    expect(r.step).toBe(3);
+    const m = readMetrics(path.join(tmp, family));
+    expect(m).toHaveLength(3);
+    for (const x of m) expect(Number.isFinite(x.loss) && Number.isFinite(x.gradNorm)).toBe(true);
+  });
+
   it('leaks no tensors across a run', async () => {
     const before = torch.memory().tensors;
     const t = new Trainer(config('leak', { steps: 3 }));
