@@ -11,3 +11,4 @@ export { TransformerBlock, DecoderModel, DecoderLM, type BlockConfig, type Decod
 export { PatchEmbedding, ViTBlock, ViTEncoder, type ViTConfig } from './vit';
 export { Sequential, ModuleList } from './container';
 export * as init from './init';
+export { timestepEmbedding } from './timestep';

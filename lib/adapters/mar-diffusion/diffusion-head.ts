@@ -3,6 +3,7 @@
 // decoder's condition c [M, Dz] to ε (and, with learnSigma, C more channels for the published
 // variance output, which this package does not train). Training uses the discrete cosine
 // schedule of improved DDPM over numTimesteps steps; sampling respaces it to a few steps.
+import { timestepEmbedding } from '../../nn/timestep';
 import { SiLU } from '../../nn/activation';
 import { Sequential, ModuleList } from '../../nn/container';
 import { normal_, zeros_ } from '../../nn/init';
@@ -18,17 +19,6 @@ import { xavierLinear } from './block';
 
 /** x · (1 + scale) + shift */
 const modulate = (x: Tensor, shift: Tensor, scale: Tensor): Tensor => tidy(() => x.mul(scale.add(1)).add(shift));
-
-/** Sinusoidal embedding of (fractional) timesteps [M] → [M, dim]: cat(cos, sin), as GLIDE / DiT. */
-export function timestepEmbedding(t: Tensor, dim: number, maxPeriod = 10000): Tensor {
-  return tidy(() => {
-    const half = Math.floor(dim / 2);
-    const freqs = creation.arange(0, half, 1, { dtype: 'float32', device: t.device as 'cpu' }).mul(-Math.log(maxPeriod) / half).exp();
-    const args = t.float().unsqueeze(1).mul(freqs.unsqueeze(0));
-    const emb = F.cat([args.cos(), args.sin()], -1);
-    return dim % 2 ? F.cat([emb, creation.zeros([t.shape[0], 1], { device: t.device as 'cpu' })], -1) : emb;
-  });
-}
 
 export class TimestepEmbedder extends Module {
   readonly mlp: Sequential;

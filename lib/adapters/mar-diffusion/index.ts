@@ -10,7 +10,8 @@ export { describe, type ModelDescription } from './describe';
 export { HarmonModel } from './model';
 export { Mar, maskRatios, randomMasking } from './mar';
 export { MarBlock, FusedAttention } from './block';
-export { SimpleMLPAdaLN, DiffLoss, sampleTokens, respacedSchedule, spacedTimesteps, timestepEmbedding } from './diffusion-head';
+export { SimpleMLPAdaLN, DiffLoss, sampleTokens, respacedSchedule, spacedTimesteps } from './diffusion-head';
+export { timestepEmbedding } from '../../nn/timestep';
 
 export const definition: FamilyDefinition<MarDiffusionConfig> = {
   family: 'mar-diffusion',

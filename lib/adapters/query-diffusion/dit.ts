@@ -5,6 +5,7 @@
 // scale_shift_table, proj_out. Tokens are the codec's latent grid; the condition (the connector's
 // output) enters through cross-attention, the time through adaLN-single modulation. It predicts
 // the flow-matching velocity ε − x0.
+import { timestepEmbedding } from '../../nn/timestep';
 import { Conv2d } from '../../nn/conv';
 import { ModuleList } from '../../nn/container';
 import { attend } from '../../nn/attention';
@@ -29,18 +30,8 @@ class Group extends Module {
 /** SANA feeds times in [0, 1000] (num_train_timesteps); t ∈ [0, 1] is scaled by this. */
 export const TIMESTEP_SCALE = 1000;
 
-/**
- * diffusers' Timesteps(256, flip_sin_to_cos=True, downscale_freq_shift=0): [cos(t·f), sin(t·f)]
- * with f_i = exp(−ln(10⁴)·i / 128). t [B] → [B, 256].
- */
-export function timestepFeatures(t: Tensor, channels = 256): Tensor {
-  return tidy(() => {
-    const half = channels / 2;
-    const freqs = creation.arange(0, half, 1, { dtype: 'float32', device: t.device as 'cpu' }).mul(-Math.log(10000) / half).exp();
-    const args = t.float().unsqueeze(1).mul(freqs.unsqueeze(0));
-    return F.cat([args.cos(), args.sin()], 1);
-  });
-}
+/** The DiT's sinusoidal timestep features [N, channels] (shared with MAR's head: nn/timestep.ts). */
+export const timestepFeatures = (t: Tensor, channels = 256): Tensor => timestepEmbedding(t, channels);
 
 /** A fixed 2-D sin-cos table [g·g, dim] (rows row-major over the grid): half the width for x, half for y. */
 export function sincosTable(g: number, dim: number): Float32Array {
