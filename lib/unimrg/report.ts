@@ -3,7 +3,7 @@
 // PNG plots: loss curves per task, accuracy by category, the sample grids.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { TASKS } from '../data/tasks/kinds';
+import { TASKS, type TaskKind } from '../data/tasks/kinds';
 import { QA_CATEGORIES } from '../data/scenes/qa';
 import { barChart, linePlot, type LineSeries } from './eval/plot';
 import { writePng } from './eval/png';
@@ -66,15 +66,12 @@ export function resultTables(r: ExperimentResult): string {
   ].join('\n');
 }
 
-/** Loss per task over steps for each arm (first seed), one series per arm and task. */
-function lossSeries(arms: ArmResult[]): LineSeries[] {
+/** One task's loss over steps, one series per arm that trains it (first seed). */
+function lossSeries(arms: ArmResult[], task: TaskKind): LineSeries[] {
   const out: LineSeries[] = [];
   for (const a of arms.filter((x) => x.seed === arms[0].seed)) {
-    for (const t of TASKS) {
-      const pts = a.metrics.filter((m) => m.tasks[t] !== null);
-      if (pts.length === 0) continue;
-      out.push({ name: `${a.arm}: ${t}`, x: pts.map((m) => m.step), y: smooth(pts.map((m) => m.tasks[t] as number)) });
-    }
+    const pts = a.metrics.filter((m) => m.tasks[task] !== null);
+    if (pts.length > 0) out.push({ name: a.arm, x: pts.map((m) => m.step), y: smooth(pts.map((m) => m.tasks[task] as number)) });
   }
   return out;
 }
@@ -90,8 +87,14 @@ function smooth(y: number[], k = 10): number[] {
 /** Writes report.md and its PNGs into `dir`; returns the report's path. */
 export async function writeReport(dir: string, r: ExperimentResult, o: { title?: string; command?: string } = {}): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
-  const series = lossSeries(r.arms);
-  if (series.length > 0) await writePng(path.join(dir, 'loss-curves.png'), linePlot({ series, title: 'training loss per task (10-step mean)', xLabel: 'step', yLabel: 'loss', width: 900, height: 420 }));
+  const curves: string[] = [];
+  for (const task of TASKS) {
+    const series = lossSeries(r.arms, task);
+    if (series.length === 0) continue;
+    const file = `loss-${task}.png`;
+    await writePng(path.join(dir, file), linePlot({ series, title: `${task} loss (10-step mean)`, xLabel: 'step', yLabel: 'loss', width: 640, height: 320 }));
+    curves.push(`![${task} loss](${file})`);
+  }
   const g = groups(r);
   await writePng(path.join(dir, 'accuracy-by-category.png'), barChart({
     groups: QA_CATEGORIES as unknown as string[],
@@ -105,7 +108,7 @@ export async function writeReport(dir: string, r: ExperimentResult, o: { title?:
     `Every arm starts from the same base model (\`${path.relative(dir, r.base) || r.base}\`) and trains the same number of steps with the same batch size; only the tasks differ. Seeds: ${[...new Set(r.arms.map((a) => a.seed))].join(', ')}${r.arms.length > 0 && new Set(r.arms.map((a) => a.seed)).size > 1 ? ' (mean ± sample std)' : ''}.`, '',
     resultTables(r),
     '## Plots', '',
-    series.length > 0 ? '![loss curves](loss-curves.png)\n' : '',
+    ...curves.map((c) => `${c}\n`),
     '![accuracy by category](accuracy-by-category.png)', '',
     '## Samples (input | true depth | generated depth | true boundaries | generated boundaries | reconstruction)', '',
     ...grids.map((l) => `${l}\n`),

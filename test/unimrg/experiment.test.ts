@@ -54,7 +54,7 @@ describe('experiment and report', () => {
     expect(md).toContain('| understanding only |');
     // every image the Markdown links exists and is a PNG
     const links = [...md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]);
-    expect(links).toEqual(expect.arrayContaining(['loss-curves.png', 'accuracy-by-category.png']));
+    expect(links).toEqual(expect.arrayContaining(['loss-understanding.png', 'loss-depth.png', 'accuracy-by-category.png']));
     expect(links.length).toBeGreaterThanOrEqual(4);
     for (const l of links) await expectPng(path.join(out, l));
   });
