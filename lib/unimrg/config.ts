@@ -23,8 +23,13 @@ export const TrainConfigSchema = z.object({
   codec: z.string().optional(),
   data: z.object({
     source: z.enum(['scenes', 'llava']).default('scenes'),
-    /** LLaVA-style folder (source llava). */
+    /**
+     * LLaVA-style folder (source llava): `images/`, and `depth/` and `mask/` mirroring it when
+     * present (the layout `unimrg label` writes), with the conversations in `json`.
+     */
     path: z.string().optional(),
+    /** The conversations file (default `<path>/data.json`). */
+    json: z.string().optional(),
     /** Training scenes (source scenes). */
     count: z.number().int().positive().default(4000),
     /** Loader worker threads (0: build batches on the training thread). */

@@ -8,7 +8,7 @@ import { create as createAdapter } from '../adapters/registry';
 import { adapterLoss, disposeForwardOutput, termCounts } from '../adapters/loss';
 import type { Adapter } from '../adapters/types';
 import { loadCodec } from '../adapters/codecs';
-import { type DataLoader, createLoader } from '../data/loader';
+import { type DataLoader, createLoader, type SourceSpec } from '../data/loader';
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint';
 import { loadSafetensors } from '../io/safetensors';
@@ -95,6 +95,16 @@ export function buildAdapter(spec: AdapterSpec, o: { weights?: string; codec?: s
   return adapter;
 }
 
+/** A LLaVA-style folder: images/, depth/ and mask/ side by side (as `unimrg label` writes them). */
+export function llavaSource(root: string, json?: string): SourceSpec {
+  const sub = (name: string) => (fs.existsSync(path.join(root, name)) ? path.join(root, name) : undefined);
+  const images = sub('images');
+  if (images === undefined) throw new RangeError(`data.path ${root} has no images/ folder`);
+  const conversations = json ?? path.join(root, 'data.json');
+  if (!fs.existsSync(conversations)) throw new RangeError(`no conversations file at ${conversations} (set data.json)`);
+  return { kind: 'llava', json: conversations, imageRoot: images, depthRoot: sub('depth'), maskRoot: sub('mask') };
+}
+
 /** Each data-parallel rank draws its own record order: seed + rank · stride. */
 const RANK_SEED_STRIDE = 7919;
 
@@ -164,11 +174,10 @@ export class Trainer {
   private loader(start: number, rank = 0): Promise<DataLoader> {
     const c = this.config;
     const f = this.adapter.batchFormat;
-    const source = c.data.source === 'scenes'
-      ? { kind: 'scenes' as const, split: 'train' as const, count: c.data.count, size: Math.max(64, f.conditionSize, f.generationSize) }
-      : { kind: 'llava' as const, root: c.data.path! };
     return createLoader({
-      source: source as never,
+      source: c.data.source === 'scenes'
+        ? { kind: 'scenes', split: 'train', count: c.data.count, size: Math.max(64, f.conditionSize, f.generationSize) }
+        : llavaSource(c.data.path!, c.data.json),
       tokenizer: { kind: 'scenes' },
       batch: {
         batchSize: c.batch.size, mode: c.batch.mode, ratios: c.tasks.ratios, seed: c.seed + RANK_SEED_STRIDE * rank,

@@ -8,7 +8,7 @@ import { parseTrainConfig } from '../../lib/unimrg/config';
 import { Trainer, type StepMetrics } from '../../lib/unimrg/trainer';
 import { readMetrics } from '../../lib/unimrg/experiment';
 import { prepareCodec } from '../../lib/unimrg/experiment';
-import { torch } from '../../lib';
+import { data, torch } from '../../lib';
 
 jest.setTimeout(300_000);
 
@@ -73,6 +73,29 @@ describe('Trainer', () => {
     const m = readMetrics(path.join(tmp, family));
     expect(m).toHaveLength(3);
     for (const x of m) expect(Number.isFinite(x.loss) && Number.isFinite(x.gradNorm)).toBe(true);
+  });
+
+  it('trains on a LLaVA-style folder (images/, depth/, mask/, data.json)', async () => {
+    const root = path.join(tmp, 'llava');
+    const entries = [];
+    for (let i = 0; i < 4; i++) {
+      const s = data.scenes.scene(i, { size: 64 });
+      await data.writeImage(path.join(root, 'images', `s${i}.png`), s.image);
+      await data.writeImage(path.join(root, 'depth', `s${i}.png`), data.targetToImage(data.depthTarget(s.depth)));
+      await data.writeImage(path.join(root, 'mask', `s${i}.png`), data.ndarray('uint8', [1, 64, 64], s.boundaries.data));
+      entries.push({ id: `s${i}`, image: `s${i}.png`, conversations: [{ from: 'human', value: `<image>\n${s.qa[0].question}` }, { from: 'gpt', value: s.qa[0].answer }] });
+    }
+    fs.writeFileSync(path.join(root, 'data.json'), JSON.stringify(entries));
+    const t = new Trainer(config('llava-run', { steps: 3, data: { source: 'llava', path: root, workers: 0 }, batch: { size: 4, mode: 'mixed' } }));
+    await t.run();
+    t.dispose();
+    const m = readMetrics(path.join(tmp, 'llava-run'));
+    expect(m).toHaveLength(3);
+    // every task was served from the folder: depth and mask targets were found
+    for (const task of ['understanding', 'reconstruction', 'depth', 'segmentation'] as const) expect(m.some((x) => x.tasks[task] !== null)).toBe(true);
+    const bad = new Trainer(config('x', { data: { source: 'llava', path: path.join(tmp, 'nowhere') } }));
+    await expect(bad.run()).rejects.toThrow(/has no images\/ folder/);
+    bad.dispose();
   });
 
   it('leaks no tensors across a run', async () => {
