@@ -1,5 +1,6 @@
 // adapters.create(family, preset, overrides): a family's module is loaded on first use, so a
 // program that trains one family never builds the others.
+import type { CodecConfig } from './codecs';
 import { FAMILIES, type Adapter, type CreateOptions, type Family, type FamilyDefinition } from './types';
 
 const loaded = new Map<Family, FamilyDefinition>();
@@ -26,9 +27,21 @@ export function presets(f: Family | string): string[] {
   return Object.keys(family(f).presets);
 }
 
-/** An adapter of `family` from a preset, with config fields overridden. */
-export function create(f: Family | string, preset = 'tiny', overrides: Record<string, unknown> = {}, opts: CreateOptions = {}): Adapter {
+/** A family's preset with config fields overridden, validated. */
+function resolved(f: Family | string, preset: string, overrides: Record<string, unknown>): [FamilyDefinition, object] {
   const d = family(f);
   if (!(preset in d.presets)) throw new RangeError(`unknown ${f} preset '${preset}' (expected ${Object.keys(d.presets).join(', ')})`);
-  return d.create(d.resolveConfig(preset, overrides), opts);
+  return [d, d.resolveConfig(preset, overrides)];
+}
+
+/** An adapter of `family` from a preset, with config fields overridden. */
+export function create(f: Family | string, preset = 'tiny', overrides: Record<string, unknown> = {}, opts: CreateOptions = {}): Adapter {
+  const [d, config] = resolved(f, preset, overrides);
+  return d.create(config, opts);
+}
+
+/** The image codec shape a preset's model needs, without building the model. */
+export function codecConfig(f: Family | string, preset = 'tiny', overrides: Record<string, unknown> = {}): CodecConfig {
+  const [d, config] = resolved(f, preset, overrides);
+  return d.codecConfig(config);
 }

@@ -7,6 +7,7 @@ import type { TextTokenizer } from '../data/tokenizer/types';
 import type { NormalizationName } from '../data/preprocess';
 import type { Module } from '../nn/module';
 import type { Tensor } from '../torch/tensor';
+import type { CodecConfig } from './codecs';
 import type { ImageCodec } from './codecs/types';
 
 export const FAMILIES = ['autoregressive-vq', 'mar-diffusion', 'query-diffusion'] as const;
@@ -142,5 +143,7 @@ export interface FamilyDefinition<C extends object = object> {
   readonly presets: Readonly<Record<string, C>>;
   /** A preset overridden by fields of `overrides`; throws a RangeError naming every bad field. */
   resolveConfig(preset: string, overrides?: Partial<C>): C;
+  /** The shape of the image codec this config's model reads and writes (what `unimrg tokenizer` fits). */
+  codecConfig(config: C): CodecConfig;
   create(config: C, opts?: CreateOptions): Adapter;
 }

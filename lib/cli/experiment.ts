@@ -1,7 +1,7 @@
 // `unimrg tokenizer`, `unimrg experiment` and `unimrg quickstart` (the main job, `npm start`).
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { checkFamily, create as createAdapter } from '../adapters/registry';
+import { checkFamily, codecConfig } from '../adapters/registry';
 import { FAMILIES, type Family } from '../adapters/types';
 import { MAIN_ARMS, PAPER_ARMS, prepareCodec, runExperiment } from '../unimrg/experiment';
 import { writeReport } from '../unimrg/report';
@@ -19,7 +19,7 @@ export function addExperimentCommands(cli: Command): void {
     .option('-o, --out <file>', 'codec file', 'codec.safetensors')
     .action(async (f: { family: string; preset: string; scenes: string; out: string }) => {
       const family = asUsage(() => checkFamily(f.family));
-      asUsage(() => createAdapter(family, f.preset).dispose());
+      asUsage(() => codecConfig(family, f.preset)); // a bad preset is a usage error, before any work
       const scenes = numberFlag('scenes', f.scenes, { integer: true, min: 1 })!;
       const file = await prepareCodec(family, f.preset, path.resolve(f.out), scenes, (s) => console.error(s));
       console.log(`codec: ${file}`);

@@ -2,7 +2,7 @@
 // RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR and MASTER_PORT set;
 // when one rank fails, names it, stops the others and returns a non-zero exit code.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { UsageError } from './errors';
+import { numberFlag } from './errors';
 import * as net from 'node:net';
 
 export interface LaunchOptions {
@@ -137,11 +137,7 @@ export function addLaunchCommand(cli: import('commander').Command): void {
     .option('--master-port <port>', 'rendezvous port of rank 0 (0: a free port, one node only)', '29500')
     .argument('<command...>', 'the command each rank runs (after --)')
     .action(async (command: string[], f: { nproc: string; nnodes: string; nodeRank: string; masterAddr: string; masterPort: string }) => {
-      const int = (name: string, v: string, min: number) => {
-        const x = Number(v);
-        if (!Number.isInteger(x) || x < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
-        return x;
-      };
+      const int = (name: string, v: string, min: number) => numberFlag(name, v, { integer: true, min })!;
       const opts = {
         nproc: int('nproc', f.nproc, 1), nnodes: int('nnodes', f.nnodes, 1), nodeRank: int('node-rank', f.nodeRank, 0),
         masterAddr: f.masterAddr, masterPort: int('master-port', f.masterPort, 0),

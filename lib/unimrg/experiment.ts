@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fitCodecOnScenes, saveCodec } from '../adapters/codecs';
-import { create as createAdapter } from '../adapters/registry';
+import { codecConfig } from '../adapters/registry';
 import type { Family } from '../adapters/types';
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
 import type { TrainConfigInput } from './config';
@@ -83,12 +83,9 @@ export function readMetrics(runDir: string): StepMetrics[] {
 /** The codec file for a family, fitted on training scenes (all three generation targets). */
 export async function prepareCodec(family: Family, preset: string, file: string, scenes: number, log: (s: string) => void): Promise<string> {
   if (fs.existsSync(file)) return file;
-  const probe = createAdapter(family, preset);
-  const c = probe.codec;
-  const config = { kind: c.kind, imageSize: c.imageSize, patchSize: c.imageSize / c.gridSize, codebookSize: c.codebookSize, latentDim: c.latentDim };
-  probe.dispose();
-  log(`fitting the ${c.kind} image codec on ${scenes} scenes (images, depth and boundary maps)`);
-  const codec = await fitCodecOnScenes({ ...config, count: scenes, seed: 0 } as Parameters<typeof fitCodecOnScenes>[0]);
+  const config = codecConfig(family, preset);
+  log(`fitting the ${config.kind} image codec on ${scenes} scenes (images, depth and boundary maps)`);
+  const codec = await fitCodecOnScenes({ ...config, count: scenes, seed: 0 });
   fs.mkdirSync(path.dirname(file), { recursive: true });
   saveCodec(codec, file);
   codec.dispose();

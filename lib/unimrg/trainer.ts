@@ -117,6 +117,8 @@ export class Trainer {
   private optimizer!: AdamW;
   private schedule!: WarmupCosine;
   private step = 0;
+  /** The parameters the optimiser updates (and clipping scales). */
+  private params: Tensor[] = [];
   private group: ProcessGroup | null = null;
 
   constructor(config: unknown) {
@@ -145,6 +147,7 @@ export class Trainer {
     if (this.writer) fs.writeFileSync(path.join(this.runDir, ADAPTER_FILE), `${JSON.stringify(spec, null, 2)}\n`);
     if (this.writer) fs.writeFileSync(path.join(this.runDir, 'config.json'), `${JSON.stringify(c, null, 2)}\n`);
     const named = this.adapter.trainableParameters('post-training');
+    this.params = named.map(([, p]) => p);
     const decay = named.filter(([n]) => !this.adapter.noDecay(n)).map(([, p]) => p);
     const noDecay = named.filter(([n]) => this.adapter.noDecay(n)).map(([, p]) => p);
     this.optimizer = new AdamW([
@@ -223,7 +226,6 @@ export class Trainer {
     emit({ type: 'start', step: this.step, steps: c.steps, parameters: model.numParameters(), trainable: model.numParameters({ trainableOnly: true }), runDir: this.runDir });
     const dist = await this.distributed();
     const loader = await this.loader(this.step * c.batch.accumulate, dist?.group.rank ?? 0);
-    const params = this.adapter.trainableParameters('post-training').map(([, p]) => p);
     const bf16 = c.bf16 === 'auto' ? c.device.startsWith('cuda') : c.bf16;
     let stopped = false;
     this.adapter.train();
@@ -267,7 +269,7 @@ export class Trainer {
           }
         }
         if (dist !== null) await dist.ddp.syncGradients();
-        const gradNorm = c.optim.clip > 0 ? clipGradNorm(params, c.optim.clip) : NaN;
+        const gradNorm = c.optim.clip > 0 ? clipGradNorm(this.params, c.optim.clip) : NaN;
         this.optimizer.step();
         this.optimizer.zeroGrad();
         this.schedule.step();

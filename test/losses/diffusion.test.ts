@@ -9,7 +9,7 @@ import { op } from '../../lib/torch/op';
 import { native } from '../../lib/native/binding';
 import { assertGradcheck, prng } from '../helpers/gradcheck';
 import { expectClose } from '../helpers/reference';
-import { ints, maxAbs, numbers, referenceLoss, values } from './diffusion-reference';
+import { ints, maxAbs, numbers, referenceLoss, type RefInputs, values } from './diffusion-reference';
 
 interface Case {
   n: number;
@@ -23,14 +23,7 @@ interface Case {
   seed: number;
 }
 
-interface Made {
-  pred: Tensor;
-  target: Tensor;
-  ids: Tensor;
-  weights: Tensor;
-  mask: Tensor | null;
-  denominators: Tensor | null;
-}
+type Made = Omit<RefInputs, 'repeat'>;
 
 /** Leaves of the given dtype (pred, target and weights require grad). */
 function make(k: Case, dtype: DType = 'float32', idsDtype: DType = 'int64'): Made {

@@ -2,6 +2,7 @@
 // description (parameter counts, batch format) computed without building the model, so the
 // published-size preset can be inspected on a laptop.
 import { NORMALIZATIONS, type NormalizationName } from '../../data/preprocess';
+import type { CodecConfig } from '../codecs';
 import type { BatchFormat } from '../types';
 
 export type HeadLoss = 'linear-cross-entropy' | 'cross-entropy';
@@ -162,6 +163,11 @@ export function configProblems(c: Record<string, unknown>): string[] {
 }
 
 /** A preset overridden by `overrides`; a RangeError names every bad field. */
+/** The VQ codec the model's visual tokens come from. */
+export function codecConfig(c: AutoregressiveVQConfig): CodecConfig {
+  return { kind: 'vq', imageSize: c.imageSize, patchSize: c.codecPatchSize, codebookSize: c.codebookSize };
+}
+
 export function resolveConfig(preset: string, overrides: Partial<AutoregressiveVQConfig> = {}): AutoregressiveVQConfig {
   const base = PRESETS[preset];
   if (base === undefined) throw new RangeError(`unknown autoregressive-vq preset '${preset}' (expected ${Object.keys(PRESETS).join(', ')})`);

@@ -1,15 +1,15 @@
 // The autoregressive-vq family (Janus-Pro style): `definition` is what adapters.create() loads.
 import { sceneTokenizer } from '../../data/tokenizer/scene-vocabulary';
 import { getRngState, manualSeed, setRngState } from '../../torch/backend';
-import { createCodec } from '../codecs';
+import { createCodec, type CodecConfig } from '../codecs';
 import type { ImageCodec } from '../codecs/types';
 import type { CreateOptions, FamilyDefinition } from '../types';
 import { AutoregressiveVQAdapter } from './adapter';
-import { PRESETS, resolveConfig, type AutoregressiveVQConfig } from './config';
+import { codecConfig, PRESETS, resolveConfig, type AutoregressiveVQConfig } from './config';
 import { JanusModel } from './model';
 
 export { AutoregressiveVQAdapter } from './adapter';
-export { PRESETS, resolveConfig, configProblems, batchFormatOf, describe, type AutoregressiveVQConfig, type ConfigDescription, type HeadLoss } from './config';
+export { PRESETS, resolveConfig, codecConfig, configProblems, batchFormatOf, describe, type AutoregressiveVQConfig, type ConfigDescription, type HeadLoss } from './config';
 export { JanusModel, MlpProjector, VisionHead, VisionModel } from './model';
 export { fromJanusPro, JANUS_NAME_RULES } from './janus-weights';
 
@@ -38,7 +38,7 @@ export function create(config: AutoregressiveVQConfig, opts: CreateOptions = {})
   let model: JanusModel;
   try {
     manualSeed(seed);
-    const codec = opts.codec ?? createCodec({ kind: 'vq', imageSize: c.imageSize, patchSize: c.codecPatchSize, codebookSize: c.codebookSize, seed });
+    const codec = opts.codec ?? createCodec({ ...codecConfig(c), seed } as CodecConfig);
     codec.freeze();
     model = new JanusModel(c, vocabSize, codec);
     if (!c.trainVisionEncoder) model.visionModel.freeze();
@@ -55,5 +55,6 @@ export const definition: FamilyDefinition<AutoregressiveVQConfig> = {
   family: 'autoregressive-vq',
   presets: PRESETS,
   resolveConfig,
+  codecConfig,
   create,
 };

@@ -34,7 +34,7 @@ import { greedyAnswers, type PromptTensors } from '../common/greedy';
 import { generationPrompt } from '../common/prompts';
 import { placeAt, scaleGrad, shiftTargets, takeAt } from '../common/sequence';
 import type { Adapter, AnswerOptions, BatchFormat, CreateOptions, ForwardOutput, GenerateOptions, LossTerm, TrainablePolicy } from '../types';
-import { imagePositions, type MarDiffusionConfig, seqLen } from './config';
+import { codecConfig, imagePositions, type MarDiffusionConfig, seqLen } from './config';
 import { sampleTokens } from './diffusion-head';
 import { randomMasking, randomRanks } from './mar';
 import { HarmonModel } from './model';
@@ -92,7 +92,7 @@ export class MarDiffusionAdapter implements Adapter {
     for (const t of ['<image>', '<|image_gen|>']) {
       if (tokenizer.tokenToId(t) === undefined) throw new RangeError(`mar-diffusion: the tokenizer has no '${t}' placeholder token`);
     }
-    const codec = opts.codec ?? createCodec({ kind: 'continuous', imageSize: c.imageSize, patchSize: c.patchSize, latentDim: c.latentDim });
+    const codec = opts.codec ?? createCodec(codecConfig(c));
     if (codec.kind !== 'continuous') throw new RangeError(`mar-diffusion needs a continuous codec (an autoencoder), got kind '${codec.kind}'`);
     const mismatch: string[] = [];
     if (codec.imageSize !== c.imageSize) mismatch.push(`imageSize ${codec.imageSize} (config ${c.imageSize})`);

@@ -1,6 +1,7 @@
 // The mar-diffusion (Harmon-style) configuration: one flat object whose field names follow
 // Harmon's config (configs/models/qwen2_5_1_5b_kl16_mar_h.py: the Qwen2 LLM, MAR's arguments,
 // the KL-16 autoencoder's latent size), presets and validation.
+import type { CodecConfig } from '../codecs';
 
 export interface MarDiffusionConfig {
   // ---- images and the frozen continuous codec -------------------------------------------
@@ -127,6 +128,11 @@ export const PRESETS: Readonly<Record<string, MarDiffusionConfig>> = Object.free
 const KEYS = Object.keys(TINY) as (keyof MarDiffusionConfig)[];
 
 /** A preset overridden by `overrides`; a RangeError names every bad field at once. */
+/** The continuous autoencoder the model's latent tokens come from. */
+export function codecConfig(c: MarDiffusionConfig): CodecConfig {
+  return { kind: 'continuous', imageSize: c.imageSize, patchSize: c.patchSize, latentDim: c.latentDim };
+}
+
 export function resolveConfig(preset: string, overrides: Partial<MarDiffusionConfig> = {}): MarDiffusionConfig {
   const base = PRESETS[preset];
   if (base === undefined) throw new RangeError(`unknown mar-diffusion preset '${preset}' (expected ${Object.keys(PRESETS).join(', ')})`);

@@ -2,10 +2,10 @@
 // continuous autoencoder, a per-token MLP diffusion head). See docs/adapters/mar-diffusion.md.
 import type { FamilyDefinition } from '../types';
 import { MarDiffusionAdapter } from './adapter';
-import { PRESETS, resolveConfig, type MarDiffusionConfig } from './config';
+import { codecConfig, PRESETS, resolveConfig, type MarDiffusionConfig } from './config';
 
 export { MarDiffusionAdapter } from './adapter';
-export { PRESETS, resolveConfig, validate, gridSize, seqLen, imagePositions, type MarDiffusionConfig } from './config';
+export { PRESETS, resolveConfig, codecConfig, validate, gridSize, seqLen, imagePositions, type MarDiffusionConfig } from './config';
 export { describe, type ModelDescription } from './describe';
 export { HarmonModel } from './model';
 export { Mar, maskRatios, randomMasking } from './mar';
@@ -17,5 +17,6 @@ export const definition: FamilyDefinition<MarDiffusionConfig> = {
   family: 'mar-diffusion',
   presets: PRESETS,
   resolveConfig,
+  codecConfig,
   create: (config, opts) => new MarDiffusionAdapter(resolveConfig('tiny', { ...config }), opts),
 };

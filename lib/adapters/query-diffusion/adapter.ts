@@ -22,7 +22,7 @@ import { greedyAnswers } from '../common/greedy';
 import { generationPrompt } from '../common/prompts';
 import { shiftTargets } from '../common/sequence';
 import type { Adapter, AnswerOptions, BatchFormat, CreateOptions, ForwardOutput, GenerateOptions, LossTerm, TrainablePolicy } from '../types';
-import { conditionTokens, type QueryDiffusionConfig } from './config';
+import { codecConfig, conditionTokens, type QueryDiffusionConfig } from './config';
 import { eulerSample, flowPair, sampleTimes, seededNoise } from './flow';
 import { QueryDiffusionModel } from './model';
 
@@ -57,7 +57,7 @@ export class QueryDiffusionAdapter implements Adapter {
     const f = { device: opts.device };
     if (opts.codec) checkCodec(opts.codec, c);
     if (opts.seed !== undefined && !Number.isInteger(opts.seed)) throw new RangeError(`seed must be an integer, got ${opts.seed}`);
-    const codec = opts.codec ?? createCodec({ kind: 'continuous', imageSize: c.generationSize, patchSize: c.codec.patchSize, latentDim: c.codec.latentDim }, f);
+    const codec = opts.codec ?? createCodec(codecConfig(c), f);
     this.codec = codec;
     this.ownsCodec = opts.codec === undefined;
     this.model = withSeed(opts.seed ?? 0, () => new QueryDiffusionModel(c, vocab, codec, f));

@@ -5,6 +5,7 @@
 // proj_type 'enc_proj'), `dit` (SANA's SanaTransformer2DModel), `codec` (the frozen continuous
 // autoencoder standing in for DC-AE), `flow` (training) and `sampling` (generate()).
 import type { NormalizationName } from '../../data/preprocess';
+import type { CodecConfig } from '../codecs';
 import { NORMALIZATIONS } from '../../data/preprocess';
 
 export interface VisionConfig {
@@ -188,6 +189,11 @@ function clone(c: QueryDiffusionConfig): QueryDiffusionConfig {
 }
 
 /** A preset with `overrides` merged in (one level deep for the field groups), validated. */
+/** The continuous autoencoder whose latents the DiT decodes. */
+export function codecConfig(c: QueryDiffusionConfig): CodecConfig {
+  return { kind: 'continuous', imageSize: c.generationSize, patchSize: c.codec.patchSize, latentDim: c.codec.latentDim };
+}
+
 export function resolveConfig(preset: string, overrides: Overrides | Partial<QueryDiffusionConfig> = {}): QueryDiffusionConfig {
   const base = PRESETS[preset];
   if (base === undefined) throw new RangeError(`unknown query-diffusion preset '${preset}' (expected ${Object.keys(PRESETS).join(', ')})`);

@@ -1,10 +1,10 @@
 // The query-diffusion family (MetaQuery / OpenUni style): `adapters.create('query-diffusion', preset)`.
 import type { FamilyDefinition } from '../types';
 import { QueryDiffusionAdapter } from './adapter';
-import { PRESETS, resolveConfig, validate, type QueryDiffusionConfig } from './config';
+import { codecConfig, PRESETS, resolveConfig, validate, type QueryDiffusionConfig } from './config';
 
 export { QueryDiffusionAdapter } from './adapter';
-export { PRESETS, resolveConfig, validate, conditionTokens } from './config';
+export { PRESETS, resolveConfig, codecConfig, validate, conditionTokens } from './config';
 export type { QueryDiffusionConfig, VisionConfig, LLMConfig, ConnectorConfig, DiTConfig, CodecShape, FlowConfig, SamplingConfig } from './config';
 export { QueryDiffusionModel, Connector } from './model';
 export { SanaTransformer, linearAttention, timestepFeatures } from './dit';
@@ -16,6 +16,7 @@ export const definition: FamilyDefinition<QueryDiffusionConfig> = {
   family: 'query-diffusion',
   presets: PRESETS,
   resolveConfig: (preset, overrides) => resolveConfig(preset, overrides ?? {}),
+  codecConfig,
   create: (config, opts) => {
     const problems = validate(config);
     if (problems.length > 0) throw new RangeError(`invalid query-diffusion config: ${problems.join('; ')}`);
