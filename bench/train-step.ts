@@ -1,9 +1,11 @@
 // Training-step throughput: a small decoder-only transformer (4 layers, d = 256, 4 heads,
 // sequence 128, batch 8, vocabulary 4096; Llama layout) — forward, cross-entropy, backward and
-// AdamW step — in unimrg with the caching CPU allocator, in unimrg without it, and in PyTorch
-// from Python (bench/peers/train_step.py) on the same libtorch, same thread count, same initial
-// weights and batch (handed over in a safetensors file). Each runs in its own process; rounds
-// alternate between them so machine noise hits all alike; medians reported.
+// AdamW step — in unimrg (caching CPU allocator and oneDNN GEMMs for linear layers, the
+// defaults), in unimrg without the allocator, in unimrg without oneDNN, and in PyTorch from
+// Python (bench/peers/train_step.py) on the same libtorch, same thread count, same initial
+// weights and batch (handed over in a safetensors file). Where the environment pins OpenBLAS's
+// kernels (OPENBLAS_CORETYPE), PyTorch also runs with OpenBLAS choosing for itself. Each runner
+// is its own process; rounds alternate between them so machine noise hits all alike; medians.
 //   npx tsx bench/train-step.ts [--rounds 5] [--steps 3]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -38,7 +40,8 @@ function worker(): void {
         opt.zeroGrad();
         return loss.item() as number;
       });
-      process.stdout.write(`${JSON.stringify({ ok: true, threads: torch.backend().threads, allocator: torch.memory().allocator.caching })}\n`);
+      const b = torch.backend();
+      process.stdout.write(`${JSON.stringify({ ok: true, threads: b.threads, gemm: b.cpuGemm, allocator: torch.memory().allocator.caching })}\n`);
     } else {
       const ms: number[] = [], losses: number[] = [];
       for (let i = 0; i < req.steps; i++) {
@@ -66,13 +69,20 @@ async function main(): Promise<void> {
   lm.dispose();
 
   const tsx = require.resolve('tsx/cli');
+  const unimrg = (env: Record<string, string>) => new PythonPeer(process.execPath, tsx, [__filename, '--worker'],
+    { UNIMRG_CACHING_ALLOCATOR: '1', UNIMRG_ONEDNN_GEMM: '1', UNIMRG_NUM_THREADS: String(threads), ...env });
   const runners: Record<string, PythonPeer> = {
-    unimrg_cached: new PythonPeer(process.execPath, tsx, [__filename, '--worker'], { UNIMRG_CACHING_ALLOCATOR: '1', UNIMRG_NUM_THREADS: String(threads) }),
-    unimrg_plain: new PythonPeer(process.execPath, tsx, [__filename, '--worker'], { UNIMRG_CACHING_ALLOCATOR: '0', UNIMRG_NUM_THREADS: String(threads) }),
+    unimrg_cached: unimrg({}),
+    unimrg_plain: unimrg({ UNIMRG_CACHING_ALLOCATOR: '0' }),
+    unimrg_aten_gemm: unimrg({ UNIMRG_ONEDNN_GEMM: '0' }),
   };
   const py = torchPython();
-  if (py) runners.pytorch = new PythonPeer(py, path.join(__dirname, 'peers', 'train_step.py'), [String(threads)]);
-  else console.warn('PyTorch for Python not found: reporting unimrg alone (install python3-torch for the ratio)');
+  const pinnedBlas = process.env.OPENBLAS_CORETYPE;
+  if (py) {
+    const peer = path.join(__dirname, 'peers', 'train_step.py');
+    runners.pytorch = new PythonPeer(py, peer, [String(threads)]);
+    if (pinnedBlas) runners.pytorch_blas_autodetect = new PythonPeer(py, peer, [String(threads)], { OPENBLAS_CORETYPE: undefined });
+  } else console.warn('PyTorch for Python not found: reporting unimrg alone (install python3-torch for the ratio)');
   const info: Record<string, unknown> = {};
   for (const [k, r] of Object.entries(runners)) info[k] = await r.request({ cmd: 'init', file, config: CONFIG, optim: OPTIM });
 
@@ -107,12 +117,14 @@ async function main(): Promise<void> {
     command: `npx tsx bench/train-step.ts --rounds ${rounds} --steps ${steps}`,
     model: { ...CONFIG, batch: B, seq: T, params: nParams, layout: 'Llama (RMSNorm, rotary, SwiGLU, untied head)' },
     optimizer: { name: 'AdamW', ...OPTIM, pytorch: 'torch.optim.AdamW defaults (1.13: per-parameter loop)' },
-    threads, python: py, rounds, steps_per_round: steps,
+    threads, python: py, rounds, steps_per_round: steps, openblas_coretype: pinnedBlas ?? null,
     goal: '>= 1.0x PyTorch tokens/s without the caching allocator, >= 1.2x with it',
     ratios: {
       unimrg_plain_vs_pytorch: tps.pytorch ? tps.unimrg_plain / tps.pytorch : null,
       unimrg_cached_vs_pytorch: tps.pytorch ? tps.unimrg_cached / tps.pytorch : null,
+      unimrg_cached_vs_pytorch_blas_autodetect: tps.pytorch_blas_autodetect ? tps.unimrg_cached / tps.pytorch_blas_autodetect : null,
       cached_vs_plain: tps.unimrg_cached / tps.unimrg_plain,
+      onednn_vs_aten_gemm: tps.unimrg_cached / tps.unimrg_aten_gemm,
     },
     rows, info, allocator: last.unimrg_cached?.allocator, samples_ms: samples,
   });

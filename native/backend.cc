@@ -3,6 +3,7 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <thread>
 
+#include "kernels/cpu_gemm.h"
 #include "build_info.h"
 #include "errors.h"
 #include "state.h"
@@ -44,6 +45,7 @@ Napi::Value backend(const Napi::CallbackInfo& info) {
   try { cudnn = at::detail::getCUDAHooks().compiledWithCuDNN(); } catch (...) {}
   out.Set("cudnn", cudnn);
   out.Set("threads", at::get_num_threads());
+  out.Set("cpuGemm", cpu_gemm_backend());
   out.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
   Napi::Object built = Napi::Object::New(env);
   built.Set("torch", UNIMRG_BUILT_TORCH_VERSION);

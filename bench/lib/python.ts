@@ -23,7 +23,8 @@ export function torchPython(): string | null {
 export class PythonPeer {
   private proc: ChildProcessWithoutNullStreams;
   private lines: AsyncIterableIterator<string>;
-  constructor(python: string, script: string, args: string[] = [], env: Record<string, string> = {}) {
+  /** env is added to this process's; a key set to undefined is removed. */
+  constructor(python: string, script: string, args: string[] = [], env: Record<string, string | undefined> = {}) {
     this.proc = spawn(python, [script, ...args], { env: { ...process.env, ...env } });
     this.proc.stderr.on('data', (d) => process.stderr.write(d));
     this.lines = readline.createInterface({ input: this.proc.stdout })[Symbol.asyncIterator]();

@@ -18,7 +18,7 @@ export interface DoctorReport {
   libtorch: LibtorchFound[];
   candidates: { label: string; variant: string; builtFor: string; fits: string }[];
   backend: {
-    torch: string; built: string; cuda: string | null; cudnn: boolean; threads: number; cxx11Abi: boolean;
+    torch: string; built: string; cuda: string | null; cudnn: boolean; threads: number; cpuGemm: string; cxx11Abi: boolean;
     cudaAvailable: boolean; cudaDevices: number;
     memory: { tensors: number; bytes: number; allocator: Record<string, unknown> };
   } | null;
@@ -54,7 +54,7 @@ export function doctor(): DoctorReport {
     const b = torch.backend();
     const m = torch.memory();
     report.backend = {
-      torch: b.torch, built: b.built.torch, cuda: b.cuda, cudnn: b.cudnn, threads: b.threads, cxx11Abi: b.cxx11Abi,
+      torch: b.torch, built: b.built.torch, cuda: b.cuda, cudnn: b.cudnn, threads: b.threads, cpuGemm: b.cpuGemm, cxx11Abi: b.cxx11Abi,
       cudaAvailable: native.cudaIsAvailable(), cudaDevices: native.cudaDeviceCount(),
       memory: { tensors: m.tensors, bytes: m.bytes, allocator: { ...m.allocator } },
     };
@@ -80,7 +80,7 @@ export function formatDoctor(r: DoctorReport): string {
   for (const c of r.candidates) lines.push(`present:  ${c.label}: ${c.builtFor}; fits: ${c.fits}`);
   if (r.backend) {
     const b = r.backend;
-    lines.push(`backend:  libtorch ${b.torch} loaded (built against ${b.built}), ${b.cxx11Abi ? 'C++11' : 'pre-C++11'} ABI, ${b.threads} threads`);
+    lines.push(`backend:  libtorch ${b.torch} loaded (built against ${b.built}), ${b.cxx11Abi ? 'C++11' : 'pre-C++11'} ABI, ${b.threads} threads, float32 linear GEMMs on ${b.cpuGemm === 'onednn' ? 'oneDNN' : "libtorch's BLAS"}`);
     lines.push(`cuda:     ${b.cuda ? `built with CUDA ${b.cuda}${b.cudnn ? ' and cuDNN' : ''}` : 'CPU-only build'}; available: ${b.cudaAvailable}, devices: ${b.cudaDevices}`);
     const a = b.memory.allocator;
     lines.push(`memory:   ${b.memory.tensors} tensors, ${bytes(b.memory.bytes)}; caching allocator ${a.caching ? `on (in use ${bytes(a.inUse)}, cached ${bytes(a.cached)}, peak ${bytes(a.peakInUse)})` : 'off'}`);

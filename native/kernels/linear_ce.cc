@@ -13,6 +13,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
+#include "kernels/cpu_gemm.h"
 #include "kernels/multitask_ce.h"
 #include "kernels/multitask_ce_math.h"
 
@@ -25,6 +26,16 @@ using PublicOutputs = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 constexpr int64_t kChunkBudgetBytes = int64_t(256) << 20;  // logits of one chunk, chunk_size = 0
 
 bool present(const OptTensor& t) { return t.has_value() && t->defined(); }
+
+// One chunk's logits h · Wᵀ (+ bias): oneDNN's sgemm for float32 on the CPU (kernels/cpu_gemm.h).
+at::Tensor chunk_logits(const at::Tensor& h, const at::Tensor& wt, const OptTensor& bias) {
+  if (onednn_gemm_available() && h.device().is_cpu() && h.scalar_type() == at::kFloat) {
+    at::Tensor logits = at::empty({h.size(0), wt.size(1)}, h.options());
+    if (present(bias)) logits.copy_(bias->expand_as(logits));
+    if (onednn_mm(h, wt, logits, present(bias) ? 1.f : 0.f)) return logits;
+  }
+  return present(bias) ? at::addmm(*bias, h, wt) : at::mm(h, wt);
+}
 
 struct LinearOutputs {
   at::Tensor loss, task_loss, task_tokens, row_loss;  // row_loss: [N] unscaled, for d loss / d weights
@@ -90,7 +101,7 @@ LinearOutputs linear_forward(const at::Tensor& hidden, const at::Tensor& weight,
   for (int64_t start = 0; start < N; start += chunk) {
     const int64_t c = std::min(chunk, N - start);
     const at::Tensor h = hidden.narrow(0, start, c);
-    const at::Tensor logits = present(bias) ? at::addmm(*bias, h, wt) : at::mm(h, wt);
+    const at::Tensor logits = chunk_logits(h, wt, bias);
     at::Tensor loss, task_loss, tokens, row_loss, g;
     std::tie(loss, task_loss, tokens, row_loss, g) = call_multitask_ce_fused(
         logits, targets.narrow(0, start, c), task_ids.narrow(0, start, c), weights, ignore_index, label_smoothing,
@@ -108,11 +119,11 @@ LinearOutputs linear_forward(const at::Tensor& hidden, const at::Tensor& weight,
     if (!need_any) continue;
     if (need_hidden) {
       at::Tensor gh = out.grad_hidden.narrow(0, start, c);
-      at::mm_out(gh, g, weight);
+      if (!onednn_mm(g, weight, gh, 0.f)) at::mm_out(gh, g, weight);
     }
     if (need_weight) {
       if (out.grad_weight.scalar_type() == g.scalar_type()) {
-        out.grad_weight.addmm_(g.t(), h);
+        if (!onednn_mm(g.t(), h, out.grad_weight, 1.f)) out.grad_weight.addmm_(g.t(), h);
       } else {
         out.grad_weight.add_(at::mm(g.t(), h));  // each chunk's product rounded once, summed in float32
       }

@@ -19,7 +19,7 @@ describe('unimrg doctor', () => {
     expect(r.libtorch[0].torch.split('.').slice(0, 2)).toEqual(b.runtime.torch.split('.').slice(0, 2));
     expect(Boolean(r.libtorch[0].cuda)).toBe(b.runtime.cuda);
     expect(r.candidates.find((c) => c.label === loadedBinary.candidate.label)?.fits).toBe('yes');
-    expect(r.backend).toMatchObject({ torch: b.torch, threads: b.threads, cudaAvailable: torch.cuda.isAvailable() });
+    expect(r.backend).toMatchObject({ torch: b.torch, threads: b.threads, cpuGemm: b.cpuGemm, cudaAvailable: torch.cuda.isAvailable() });
     expect(r.backend!.memory.tensors).toBeGreaterThanOrEqual(1);
     expect(r.backend!.memory.bytes).toBeGreaterThanOrEqual(256 * 256 * 4);
     expect(typeof r.backend!.memory.allocator.caching).toBe('boolean');
@@ -28,7 +28,7 @@ describe('unimrg doctor', () => {
     const text = formatDoctor(r);
     expect(text).toContain(`binary:   ${path.relative(r.package.root, r.binary!.file)} (${r.binary!.kind}, variant ${r.binary!.variant})`);
     expect(text).toMatch(/^libtorch: libtorch \d+\.\d+\S* \((CPU|CUDA[^,)]*)(, [^)]*)?\) in \/\S+ \(via [^)]+\), in effect$/m);
-    expect(text).toMatch(/^backend: {2}libtorch \S+ loaded \(built against \S+\), (C\+\+11|pre-C\+\+11) ABI, \d+ threads$/m);
+    expect(text).toMatch(/^backend: {2}libtorch \S+ loaded \(built against \S+\), (C\+\+11|pre-C\+\+11) ABI, \d+ threads, float32 linear GEMMs on (oneDNN|libtorch's BLAS)$/m);
     expect(text).toMatch(/^cuda: {5}/m);
     expect(text).toMatch(/^memory: {3}\d+ tensors, /m);
   });
