@@ -6,3 +6,4 @@ export type { DDPOptions, SyncStats } from './ddp';
 export { DistributedSampler } from './sampler';
 export type { SamplerOptions } from './sampler';
 export { ddpDenominators, globalTaskTokens } from './denominators';
+export { ZeroRedundancyOptimizer, partitionParameters } from './zero';

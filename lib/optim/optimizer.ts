@@ -16,6 +16,16 @@ export interface OptimizerState {
   param_groups: (Hyper & { params: number[] })[];
 }
 
+/** Drops the parameters' gradients (setToNone) or zeroes them in place. */
+export function zeroGrads(params: Tensor[], setToNone = true): void {
+  for (const p of params) {
+    const g = p.grad;
+    if (g === null) continue;
+    if (setToNone) p.grad = null; else noGrad(() => g.zero_());
+    g.dispose();
+  }
+}
+
 export abstract class Optimizer<H extends Hyper> {
   readonly paramGroups: (H & { params: Tensor[]; initialLr: number })[];
   /** Per-parameter state tensors, by the names PyTorch uses (exp_avg, momentum_buffer, ...). */
@@ -75,14 +85,7 @@ export abstract class Optimizer<H extends Hyper> {
   }
 
   /** Drops every gradient (to none, as PyTorch ≥ 2.0 does by default), or zeroes them in place. */
-  zeroGrad(setToNone = true): void {
-    for (const p of this.flat) {
-      const g = p.grad;
-      if (g === null) continue;
-      if (setToNone) p.grad = null; else noGrad(() => g.zero_());
-      g.dispose();
-    }
-  }
+  zeroGrad(setToNone = true): void { zeroGrads(this.flat, setToNone); }
 
   /** Per-parameter hyper-parameter rows for the native call. */
   protected rows(width: number, fill: (g: H, row: Float64Array) => void): Float64Array {

@@ -2,6 +2,9 @@
 // Every step uses a global batch of GLOBAL rows; rank r trains on its share (DistributedSampler,
 // no shuffle) with a mean-squared loss. DDP_ACCUM=k splits each rank's share into k micro-batches
 // accumulated under noSync(). DDP_KILL_RANK/DDP_KILL_STEP: that rank SIGKILLs itself at that step.
+// DDP_ZERO=1: AdamW state sharded (ZeroRedundancyOptimizer); DDP_ZERO_RELOAD=k: after step k the
+// consolidated state goes into a new sharded optimiser, as a resume would. The last line also
+// carries the (consolidated) optimiser state.
 import { distributed, optim, torch } from '../../lib';
 import { emit, params, rows, TinyNet } from './ddp-common';
 
@@ -19,7 +22,14 @@ async function main(): Promise<void> {
   torch.manualSeed(100 + rank); // different initial weights per rank: DDP's broadcast must fix them
   const model = new TinyNet(IN, HIDDEN, OUT);
   const ddp = group ? await distributed.DistributedDataParallel.create(model, group, { bucketCapMB: Number(process.env.DDP_BUCKET_MB ?? 0.0001) }) : null;
-  const opt = new optim.AdamW(model.parameters(), { lr: 0.01, weightDecay: 0.01 });
+  const adamw = (params: optim.Params<optim.AdamWOptions>) => new optim.AdamW(params, { lr: 0.01, weightDecay: 0.01 });
+  const zero = process.env.DDP_ZERO === '1';
+  if (zero && !group) throw new Error('DDP_ZERO needs WORLD_SIZE');
+  // DDP_ZERO_PARAMS=n shards only the first n parameters (to check the too-few-parameters error).
+  const sharded = model.parameters().slice(0, Number(process.env.DDP_ZERO_PARAMS ?? Infinity));
+  const makeZero = () => distributed.ZeroRedundancyOptimizer.create(group!, sharded, adamw);
+  let opt: optim.AdamW | distributed.ZeroRedundancyOptimizer<optim.AdamW> = zero ? makeZero() : adamw(model.parameters());
+  const reloadAt = Number(process.env.DDP_ZERO_RELOAD ?? -1);
   const sampler = new distributed.DistributedSampler(GLOBAL, { rank, worldSize: world, shuffle: false });
   const mine = sampler.indices(); // contiguous blocks are not needed: rows are indexed one by one
   const stats: unknown[] = [];
@@ -39,10 +49,19 @@ async function main(): Promise<void> {
       else run();
     }
     if (ddp) stats.push(await ddp.syncGradients());
-    opt.step();
+    await opt.step();
+    if (step === reloadAt && opt instanceof distributed.ZeroRedundancyOptimizer) {
+      const sd = await opt.consolidatedStateDict();
+      opt.dispose();
+      opt = makeZero();
+      opt.loadStateDict(sd);
+    }
     if (killStep >= 0) await new Promise((r) => setTimeout(r, 200)); // leave time to die mid-training
   }
-  emit({ rank, world, params: params(model), stats, buckets: ddp?.bucketNames() ?? [] });
+  const state = opt instanceof distributed.ZeroRedundancyOptimizer ? await opt.consolidatedStateDict() : opt.stateDict();
+  const optimizer = Object.fromEntries(Object.entries(state.state).map(([i, s]) => [i, Object.fromEntries(Object.entries(s).map(([k, v]) => [k, typeof v === 'number' ? v : Array.from(v.toArray() as Float32Array)]))]));
+  const stateNumel = opt instanceof distributed.ZeroRedundancyOptimizer ? opt.stateNumel() : null;
+  emit({ rank, world, params: params(model), stats, buckets: ddp?.bucketNames() ?? [], optimizer, stateNumel, owners: zero ? (opt as distributed.ZeroRedundancyOptimizer<optim.AdamW>).owners : null });
   group?.destroy();
 }
 
