@@ -12,6 +12,7 @@ export interface TrainFlags {
   config?: string; family?: string; preset?: string; steps?: string; batchSize?: string; mode?: string; accumulate?: string;
   lr?: string; weights?: string; tasks?: string; base?: string; codec?: string; out?: string; resume?: boolean; seed?: string;
   device?: string; evalEvery?: string; checkpointEvery?: string; workers?: string; count?: string; progress?: string; nproc?: string;
+  zero?: boolean;
 }
 
 /** The command line without --nproc (each rank runs the same training command). */
@@ -65,6 +66,7 @@ export function configFromFlags(f: TrainFlags): TrainConfigInput {
   set('batch', 'mode', f.mode);
   set('batch', 'accumulate', numberFlag('accumulate', f.accumulate, { integer: true, min: 1 }));
   set('optim', 'lr', numberFlag('lr', f.lr, { min: 0 }));
+  if (f.zero) set('optim', 'zero', true);
   set('data', 'workers', numberFlag('workers', f.workers, { integer: true, min: 0 }));
   set('data', 'count', numberFlag('count', f.count, { integer: true, min: 1 }));
   if (f.weights) set('tasks', 'weights', perTaskFlag('weights', f.weights));
@@ -97,6 +99,7 @@ export function addTrainCommand(cli: Command): void {
     .option('--resume', 'continue from the run directory\'s checkpoint')
     .option('--progress <kind>', 'bar | lines | none')
     .option('--nproc <n>', 'data-parallel processes on this machine (as unimrg launch --nproc n)')
+    .option('--zero', "with --nproc: shard the optimiser's state over the processes (ZeRO stage 1)")
     .action(async (f: TrainFlags, cmd: Command) => {
       const input = configFromFlags(f);
       const config = asUsage(() => parseTrainConfig(input));

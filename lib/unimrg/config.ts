@@ -58,6 +58,8 @@ export const TrainConfigSchema = z.object({
     clip: z.number().min(0).default(1),
     /** The cosine ends at lr · minLrRatio (published: 0). */
     minLrRatio: z.number().min(0).max(1).default(0),
+    /** Data parallel: shard AdamW's state over the ranks (ZeRO stage 1); no effect in one process. */
+    zero: z.boolean().default(false),
   }).strict().default({}),
   steps: z.number().int().positive().optional(),
   /** Evaluate every N steps on `evalCount` val scenes (0: only at the end). */

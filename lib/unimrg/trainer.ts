@@ -12,12 +12,14 @@ import { type DataLoader, createLoader, type SourceSpec } from '../data/loader';
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint';
 import { loadSafetensors } from '../io/safetensors';
-import { AdamW } from '../optim/adamw';
+import { AdamW, type AdamWOptions } from '../optim/adamw';
+import type { ParamGroup } from '../optim/optimizer';
 import { clipGradNorm } from '../optim/clip';
 import { WarmupCosine } from '../optim/schedules';
-import { torch, type Tensor } from '../torch';
+import { torch, Tensor } from '../torch';
 import { ddpDenominators } from '../distributed/denominators';
 import { DistributedDataParallel } from '../distributed/ddp';
+import { ZeroRedundancyOptimizer } from '../distributed/zero';
 import { initProcessGroup, type ProcessGroup } from '../distributed/group';
 import { type TrainConfig, parseTrainConfig, taskVector } from './config';
 
@@ -114,7 +116,13 @@ export class Trainer {
   readonly config: TrainConfig;
   readonly runDir: string;
   adapter!: Adapter;
+  /**
+   * The whole optimiser. With optim.zero in a data-parallel run it holds no state: it carries the
+   * groups for the schedule and checkpoints, and `zero` (this rank's share) does the updates.
+   */
   private optimizer!: AdamW;
+  private zero: ZeroRedundancyOptimizer<AdamW> | null = null;
+  private optimizerGroups: ParamGroup<AdamWOptions>[] = [];
   private schedule!: WarmupCosine;
   private step = 0;
   /** The parameters the optimiser updates (and clipping scales). */
@@ -150,12 +158,38 @@ export class Trainer {
     this.params = named.map(([, p]) => p);
     const decay = named.filter(([n]) => !this.adapter.noDecay(n)).map(([, p]) => p);
     const noDecay = named.filter(([n]) => this.adapter.noDecay(n)).map(([, p]) => p);
-    this.optimizer = new AdamW([
+    this.optimizerGroups = [
       { params: decay, weightDecay: c.optim.weightDecay },
       { params: noDecay, weightDecay: 0 },
-    ].filter((g) => g.params.length > 0), { lr: c.optim.lr, betas: c.optim.betas, weightDecay: c.optim.weightDecay });
+    ].filter((g) => g.params.length > 0);
+    this.optimizer = this.adamw(this.optimizerGroups);
     const warmupSteps = Math.round(c.optim.warmup * c.steps);
     this.schedule = new WarmupCosine(this.optimizer, { warmupSteps, totalSteps: c.steps, minLrRatio: c.optim.minLrRatio });
+  }
+
+  private adamw(groups: ParamGroup<AdamWOptions>[]): AdamW {
+    const o = this.config.optim;
+    return new AdamW(groups, { lr: o.lr, betas: o.betas, weightDecay: o.weightDecay });
+  }
+
+  /** optim.zero: this rank's share of the optimiser, starting from the whole one's (resumed) state, which is then freed. */
+  private shardOptimizer(group: ProcessGroup): void {
+    this.zero = ZeroRedundancyOptimizer.create(group, this.optimizerGroups, (g) => this.adamw(g));
+    this.zero.loadStateDict(this.optimizer.stateDict());
+    this.optimizer.dispose();
+  }
+
+  /** One optimiser update (and the gradients dropped). */
+  private async optimizerStep(): Promise<void> {
+    if (this.zero === null) {
+      this.optimizer.step();
+      this.optimizer.zeroGrad();
+      return;
+    }
+    // The schedule sets the whole optimiser's learning rates; the shard follows them.
+    this.zero.paramGroups.forEach((g, i) => { g.lr = this.optimizer.paramGroups[i].lr; });
+    await this.zero.step();
+    this.zero.zeroGrad();
   }
 
   /**
@@ -191,10 +225,24 @@ export class Trainer {
     }, { workers: c.data.workers, start, device: c.device as 'cpu' });
   }
 
-  private checkpoint(): string {
+  /** Rank 0 writes the checkpoint; with a sharded optimiser every rank first helps assemble its state. */
+  private async checkpoint(): Promise<string> {
     const dir = path.join(this.runDir, CHECKPOINT_DIR);
-    if (!this.writer) return dir;
-    saveCheckpoint(dir, { model: this.adapter.model, optimizer: this.optimizer, schedule: this.schedule, step: this.step, extra: { config: this.config } });
+    const save = () => saveCheckpoint(dir, { model: this.adapter.model, optimizer: this.optimizer, schedule: this.schedule, step: this.step, extra: { config: this.config } });
+    if (this.zero === null) {
+      if (this.writer) save();
+      return dir;
+    }
+    const sd = await this.zero.consolidatedStateDict();
+    try {
+      if (this.writer) {
+        this.optimizer.loadStateDict(sd);
+        save();
+      }
+    } finally {
+      this.optimizer.dispose();
+      for (const entry of Object.values(sd.state)) torch.dispose(Object.values(entry).filter((v): v is Tensor => v instanceof Tensor));
+    }
     return dir;
   }
 
@@ -225,6 +273,7 @@ export class Trainer {
     const model = this.adapter.model;
     emit({ type: 'start', step: this.step, steps: c.steps, parameters: model.numParameters(), trainable: model.numParameters({ trainableOnly: true }), runDir: this.runDir });
     const dist = await this.distributed();
+    if (dist !== null && c.optim.zero) this.shardOptimizer(dist.group);
     const loader = await this.loader(this.step * c.batch.accumulate, dist?.group.rank ?? 0);
     const bf16 = c.bf16 === 'auto' ? c.device.startsWith('cuda') : c.bf16;
     let stopped = false;
@@ -270,8 +319,7 @@ export class Trainer {
         }
         if (dist !== null) await dist.ddp.syncGradients();
         const gradNorm = c.optim.clip > 0 ? clipGradNorm(this.params, c.optim.clip) : NaN;
-        this.optimizer.step();
-        this.optimizer.zeroGrad();
+        await this.optimizerStep();
         this.schedule.step();
         this.step++;
         const seconds = (performance.now() - t0) / 1000;
@@ -283,7 +331,7 @@ export class Trainer {
         if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at step ${this.step} (lr ${lr}); lower optim.lr or check the data`);
         this.appendJsonl('metrics.jsonl', metrics);
         emit({ type: 'step', metrics });
-        if (c.checkpointEvery > 0 && this.step % c.checkpointEvery === 0 && this.step < c.steps) emit({ type: 'checkpoint', step: this.step, dir: this.checkpoint() });
+        if (c.checkpointEvery > 0 && this.step % c.checkpointEvery === 0 && this.step < c.steps) emit({ type: 'checkpoint', step: this.step, dir: await this.checkpoint() });
         if (o.evaluate && c.evalEvery > 0 && this.step % c.evalEvery === 0) {
           this.adapter.eval();
           const result = await o.evaluate(this.adapter, this.step);
@@ -295,7 +343,7 @@ export class Trainer {
     } finally {
       await loader.close();
     }
-    const checkpoint = this.checkpoint();
+    const checkpoint = await this.checkpoint();
     if (dist !== null) {
       await dist.group.barrier(); // every rank returns after rank 0's checkpoint is on disk
       dist.ddp.destroy();
@@ -310,5 +358,6 @@ export class Trainer {
   dispose(): void {
     this.adapter?.dispose();
     this.optimizer?.dispose?.();
+    this.zero?.dispose();
   }
 }

@@ -1,6 +1,7 @@
 // Training from the command line in real processes: `unimrg train --nproc 2` (data parallel, Gloo
 // on loopback: both ranks train to the end, rank 0 alone writes metrics and the checkpoint; that
-// DDP keeps the ranks' parameters identical is tested in test/distributed/ddp.test.ts) and Ctrl-C.
+// DDP keeps the ranks' parameters identical is tested in test/distributed/ddp.test.ts), the same
+// with the optimiser state sharded (--zero), and Ctrl-C.
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,17 +14,36 @@ const root = path.join(__dirname, '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unimrg-train-ddp-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-it('trains with two data-parallel ranks and checkpoints once', async () => {
+/** `unimrg train --nproc 2` for 4 steps into tmp/<name>; its stdout. */
+async function trainTwoRanks(name: string, extra: string[] = []): Promise<string> {
   const codec = await prepareCodec('autoregressive-vq', 'tiny', path.join(tmp, 'codec.safetensors'), 8, () => {});
+  return execFileSync(process.execPath, ['--require', 'tsx/cjs', 'test/scripts/cli.ts', 'train', '--nproc', '2',
+    '--codec', codec, '--steps', '4', '--batch-size', '2', '--count', '16', '--workers', '0', '--out', path.join(tmp, name),
+    '--progress', 'none', ...extra], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+}
+
+it('trains with two data-parallel ranks and checkpoints once', async () => {
   const out = path.join(tmp, 'run');
-  const stdout = execFileSync(process.execPath, ['--require', 'tsx/cjs', 'test/scripts/cli.ts', 'train', '--nproc', '2',
-    '--codec', codec, '--steps', '4', '--batch-size', '2', '--count', '16', '--workers', '0', '--out', out, '--progress', 'none'], {
-    cwd: root, encoding: 'utf8', timeout: 240_000
-  });
+  const stdout = await trainTwoRanks('run');
   expect(stdout).toMatch(/finished at step 4/);
   expect(stdout.match(/finished at step/g)).toHaveLength(1); // only rank 0 reports
   expect(readMetrics(out).map((m) => m.step)).toEqual([1, 2, 3, 4]);
   expect(fs.existsSync(path.join(out, 'checkpoint', 'model.safetensors'))).toBe(true);
+});
+
+it('--zero (sharded optimiser state) trains to the same model and writes the same optimiser state', async () => {
+  const stdout = await trainTwoRanks('zero', ['--zero']);
+  expect(stdout).toMatch(/finished at step 4/);
+  const file = (run: string, f: string) => fs.readFileSync(path.join(tmp, run, 'checkpoint', f));
+  expect(JSON.parse(file('zero', 'trainer_state.json').toString()).extra.config.optim.zero).toBe(true);
+  expect(readMetrics(path.join(tmp, 'zero')).map((m) => m.loss)).toEqual(readMetrics(path.join(tmp, 'run')).map((m) => m.loss));
+  // The consolidated AdamW state equals the unsharded one's, byte for byte; so do the weights.
+  expect(file('zero', 'optimizer.safetensors').equals(file('run', 'optimizer.safetensors'))).toBe(true);
+  expect(file('zero', 'model.safetensors').equals(file('run', 'model.safetensors'))).toBe(true);
+  // --resume: the whole state is read, sharded, consolidated again and rewritten unchanged.
+  const before = file('zero', 'optimizer.safetensors');
+  expect(await trainTwoRanks('zero', ['--zero', '--resume'])).toMatch(/finished at step 4/);
+  expect(file('zero', 'optimizer.safetensors').equals(before)).toBe(true);
 });
 
 it('Ctrl-C (SIGINT) stops between steps, saves a checkpoint and exits 130', async () => {
