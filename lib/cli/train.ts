@@ -12,7 +12,7 @@ export interface TrainFlags {
   config?: string; family?: string; preset?: string; steps?: string; batchSize?: string; mode?: string; accumulate?: string;
   lr?: string; weights?: string; tasks?: string; base?: string; codec?: string; out?: string; resume?: boolean; seed?: string;
   device?: string; evalEvery?: string; checkpointEvery?: string; workers?: string; count?: string; progress?: string; nproc?: string;
-  zero?: boolean;
+  zero?: boolean; tokenizer?: string;
 }
 
 /** The command line without --nproc (each rank runs the same training command). */
@@ -56,6 +56,7 @@ export function configFromFlags(f: TrainFlags): TrainConfigInput {
   if (f.preset) c.preset = f.preset;
   if (f.base) c.base = f.base;
   if (f.codec) c.codec = f.codec;
+  if (f.tokenizer) set('data', 'tokenizer', { path: f.tokenizer });
   if (f.out) c.out = f.out;
   if (f.device) c.device = f.device;
   c.steps = numberFlag('steps', f.steps, { integer: true, min: 1 }) ?? c.steps;
@@ -82,6 +83,7 @@ export function addTrainCommand(cli: Command): void {
     .option('--preset <name>', 'model size preset (tiny, small, or the published one)')
     .option('--base <dir>', 'start from this run directory / checkpoint')
     .option('--codec <file>', 'the fitted image codec (unimrg tokenizer)')
+    .option('--tokenizer <path>', 'a Hugging Face tokenizer.json (or its folder) for the text (default: the scenes\' word tokenizer)')
     .option('--steps <n>', 'optimiser steps')
     .option('--batch-size <n>', 'samples per micro-batch')
     .option('--mode <mode>', 'mixed | interleave task batching')
@@ -105,6 +107,8 @@ export function addTrainCommand(cli: Command): void {
       const config = asUsage(() => parseTrainConfig(input));
       if (config.base !== undefined && !fs.existsSync(config.base)) throw new UsageError(`--base: ${config.base} does not exist`);
       if (config.codec !== undefined && !fs.existsSync(config.codec)) throw new UsageError(`--codec: ${config.codec} does not exist`);
+      const tok = config.data.tokenizer;
+      if (tok !== undefined && !fs.existsSync(tok.path)) throw new UsageError(`--tokenizer: ${tok.path} does not exist`);
       if (f.progress !== undefined && !['bar', 'lines', 'none'].includes(f.progress)) throw new UsageError(`--progress must be bar, lines or none, got '${f.progress}'`);
       const nproc = numberFlag('nproc', f.nproc, { integer: true, min: 1 }) ?? 1;
       if (nproc > 1) {

@@ -34,6 +34,11 @@ export const TrainConfigSchema = z.object({
     count: z.number().int().positive().default(4000),
     /** Loader worker threads (0: build batches on the training thread). */
     workers: z.number().int().min(0).default(1),
+    /**
+     * A Hugging Face tokenizer.json (or a model folder holding it) for the text; the model's text
+     * vocabulary follows it. Default: the embedded scenes' word tokenizer (or the base run's).
+     */
+    tokenizer: z.object({ path: z.string(), pad: z.string().optional(), eos: z.string().optional() }).strict().optional(),
   }).strict().default({}),
   tasks: z.object({
     /** Loss weight per task (published: 1.0 each). 0 still trains nothing on that task. */

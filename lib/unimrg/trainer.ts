@@ -8,8 +8,10 @@ import { create as createAdapter } from '../adapters/registry';
 import { adapterLoss, disposeForwardOutput, termCounts } from '../adapters/loss';
 import type { Adapter } from '../adapters/types';
 import { loadCodec } from '../adapters/codecs';
-import { type DataLoader, createLoader, type SourceSpec } from '../data/loader';
+import { type DataLoader, createLoader, makeTokenizer, type SourceSpec, type TokenizerSpec } from '../data/loader';
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
+import { GENERATION_TAG, IMAGE_TAG } from '../data/tokenizer/chat';
+import { requireToken } from '../data/tokenizer/types';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint';
 import { loadSafetensors } from '../io/safetensors';
 import { AdamW, type AdamWOptions } from '../optim/adamw';
@@ -60,7 +62,15 @@ export interface AdapterSpec {
   family: TrainConfig['family'];
   preset: string;
   model: Record<string, unknown>;
+  /**
+   * A Hugging Face text tokenizer (absent: the scenes' word tokenizer). In adapter.json `file` is
+   * relative to the run directory (the trainer copies it in); readAdapterSpec makes it absolute.
+   */
+  tokenizer?: { file: string; pad?: string; eos?: string };
 }
+
+/** Where a run directory keeps its copy of a Hugging Face tokenizer. */
+export const TOKENIZER_DIR = 'tokenizer';
 
 export const CHECKPOINT_DIR = 'checkpoint';
 export const ADAPTER_FILE = 'adapter.json';
@@ -77,15 +87,40 @@ export function weightsFile(p: string): string {
 export function readAdapterSpec(p: string): AdapterSpec | undefined {
   for (const d of [p, path.dirname(p), path.dirname(path.dirname(p))]) {
     const f = path.join(d, ADAPTER_FILE);
-    if (fs.existsSync(f)) return JSON.parse(fs.readFileSync(f, 'utf8')) as AdapterSpec;
+    if (!fs.existsSync(f)) continue;
+    const spec = JSON.parse(fs.readFileSync(f, 'utf8')) as AdapterSpec;
+    if (spec.tokenizer) spec.tokenizer = { ...spec.tokenizer, file: path.resolve(d, spec.tokenizer.file) };
+    return spec;
   }
   return undefined;
+}
+
+/** The loader's description of a spec's text tokenizer. */
+export function tokenizerSpec(spec: AdapterSpec): TokenizerSpec {
+  const t = spec.tokenizer;
+  return t === undefined ? { kind: 'scenes' } : { kind: 'huggingface', path: t.file, pad: t.pad, eos: t.eos };
+}
+
+/** Copies a Hugging Face tokenizer (tokenizer.json, and tokenizer_config.json when present) into the run directory. */
+function copyTokenizer(t: NonNullable<AdapterSpec['tokenizer']>, runDir: string): NonNullable<AdapterSpec['tokenizer']> {
+  const json = fs.statSync(t.file).isDirectory() ? path.join(t.file, 'tokenizer.json') : t.file;
+  const dir = path.join(runDir, TOKENIZER_DIR);
+  fs.mkdirSync(dir, { recursive: true });
+  if (path.resolve(path.dirname(json)) !== path.resolve(dir)) { // (a run resumed or based on itself)
+    fs.copyFileSync(json, path.join(dir, 'tokenizer.json'));
+    const config = path.join(path.dirname(json), 'tokenizer_config.json');
+    if (fs.existsSync(config)) fs.copyFileSync(config, path.join(dir, 'tokenizer_config.json'));
+  }
+  return { ...t, file: TOKENIZER_DIR };
 }
 
 /** Builds the adapter of a spec and, when given, loads weights and a codec file into it. */
 export function buildAdapter(spec: AdapterSpec, o: { weights?: string; codec?: string; seed?: number; device?: string } = {}): Adapter {
   const codec = o.codec === undefined ? undefined : loadCodec(o.codec);
-  const adapter = createAdapter(spec.family, spec.preset, spec.model, { codec, seed: o.seed, device: o.device as 'cpu' });
+  const tokenizer = spec.tokenizer === undefined ? undefined : makeTokenizer(tokenizerSpec(spec));
+  // The chat encoding marks image positions with these tokens: refuse a tokenizer without them now.
+  if (tokenizer !== undefined) for (const [t, what] of [[IMAGE_TAG, 'condition-image placeholder'], [GENERATION_TAG, 'generated-image placeholder']]) requireToken(tokenizer, t, what);
+  const adapter = createAdapter(spec.family, spec.preset, spec.model, { codec, tokenizer, seed: o.seed, device: o.device as 'cpu' });
   if (o.weights !== undefined) {
     const sd = loadSafetensors(weightsFile(o.weights));
     try {
@@ -128,6 +163,7 @@ export class Trainer {
   /** The parameters the optimiser updates (and clipping scales). */
   private params: Tensor[] = [];
   private group: ProcessGroup | null = null;
+  private tokenizer: TokenizerSpec = { kind: 'scenes' };
 
   constructor(config: unknown) {
     this.config = parseTrainConfig(config);
@@ -136,14 +172,16 @@ export class Trainer {
 
   private adapterSpec(): AdapterSpec {
     const c = this.config;
+    const t = c.data.tokenizer;
+    const tokenizer = t === undefined ? undefined : { file: path.resolve(t.path), pad: t.pad, eos: t.eos };
     if (c.base !== undefined) {
       const base = readAdapterSpec(c.base);
       if (base !== undefined) {
         if (base.family !== c.family) throw new RangeError(`the base checkpoint ${c.base} is a ${base.family} model, but the config says family ${c.family}`);
-        return { ...base, model: { ...base.model, ...c.model } };
+        return { ...base, model: { ...base.model, ...c.model }, tokenizer: tokenizer ?? base.tokenizer };
       }
     }
-    return { family: c.family, preset: c.preset, model: c.model };
+    return { family: c.family, preset: c.preset, model: c.model, tokenizer };
   }
 
   private setup(): void {
@@ -151,8 +189,12 @@ export class Trainer {
     const spec = this.adapterSpec();
     torch.manualSeed(c.seed);
     this.adapter = buildAdapter(spec, { weights: c.base, codec: c.codec, seed: c.seed, device: c.device });
+    this.tokenizer = tokenizerSpec(spec);
     fs.mkdirSync(this.runDir, { recursive: true });
-    if (this.writer) fs.writeFileSync(path.join(this.runDir, ADAPTER_FILE), `${JSON.stringify(spec, null, 2)}\n`);
+    if (this.writer) {
+      const saved = spec.tokenizer === undefined ? spec : { ...spec, tokenizer: copyTokenizer(spec.tokenizer, this.runDir) };
+      fs.writeFileSync(path.join(this.runDir, ADAPTER_FILE), `${JSON.stringify(saved, null, 2)}\n`);
+    }
     if (this.writer) fs.writeFileSync(path.join(this.runDir, 'config.json'), `${JSON.stringify(c, null, 2)}\n`);
     const named = this.adapter.trainableParameters('post-training');
     this.params = named.map(([, p]) => p);
@@ -215,7 +257,7 @@ export class Trainer {
       source: c.data.source === 'scenes'
         ? { kind: 'scenes', split: 'train', count: c.data.count, size: Math.max(64, f.conditionSize, f.generationSize) }
         : llavaSource(c.data.path!, c.data.json),
-      tokenizer: { kind: 'scenes' },
+      tokenizer: this.tokenizer,
       batch: {
         batchSize: c.batch.size, mode: c.batch.mode, ratios: c.tasks.ratios, seed: c.seed + RANK_SEED_STRIDE * rank,
         conditionSize: f.conditionSize, generationSize: f.generationSize,

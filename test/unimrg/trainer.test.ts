@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseTrainConfig } from '../../lib/unimrg/config';
-import { Trainer, type StepMetrics } from '../../lib/unimrg/trainer';
+import { buildAdapter, readAdapterSpec, Trainer, type StepMetrics } from '../../lib/unimrg/trainer';
+import { writeBpe } from '../helpers/bpe-tokenizer';
 import { readMetrics } from '../../lib/unimrg/experiment';
 import { prepareCodec } from '../../lib/unimrg/experiment';
 import { data, torch } from '../../lib';
@@ -95,6 +96,35 @@ describe('Trainer', () => {
     for (const task of ['understanding', 'reconstruction', 'depth', 'segmentation'] as const) expect(m.some((x) => x.tasks[task] !== null)).toBe(true);
     const bad = new Trainer(config('x', { data: { source: 'llava', path: path.join(tmp, 'nowhere') } }));
     await expect(bad.run()).rejects.toThrow(/has no images\/ folder/);
+    bad.dispose();
+  });
+
+  it('a Hugging Face tokenizer.json: the text vocabulary follows it, the run keeps a copy and rebuilds with it', async () => {
+    const tokDir = path.join(tmp, 'bpe');
+    fs.mkdirSync(tokDir);
+    writeBpe(tokDir);
+    const vocabSize = data.HuggingFaceTokenizer.fromFile(tokDir).vocabSize;
+    const t = new Trainer(config('hf-run', { steps: 2, data: { count: 16, workers: 0, tokenizer: { path: tokDir } } }));
+    await t.run();
+    expect([t.adapter.tokenizer.kind, t.adapter.tokenizer.vocabSize]).toEqual(['huggingface', vocabSize]);
+    t.dispose();
+    const run = path.join(tmp, 'hf-run');
+    const m = readMetrics(run);
+    expect(m).toHaveLength(2);
+    expect(m.every((x) => Number.isFinite(x.loss))).toBe(true);
+    const spec = readAdapterSpec(run)!;
+    expect(spec.tokenizer).toEqual({ file: path.join(run, 'tokenizer') });
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) expect(fs.readFileSync(path.join(run, 'tokenizer', f)).equals(fs.readFileSync(path.join(tokDir, f)))).toBe(true);
+    // eval and later runs rebuild the model from the run directory alone, with the copied tokenizer
+    const again = buildAdapter(spec, { weights: run });
+    expect([again.tokenizer.kind, again.tokenizer.vocabSize]).toEqual(['huggingface', vocabSize]);
+    again.dispose();
+    // A tokenizer without the image placeholders is refused before training starts.
+    const plain = path.join(tmp, 'bpe-plain');
+    fs.mkdirSync(plain);
+    writeBpe(plain, ['<|endoftext|>', '<|im_start|>', '<|im_end|>']);
+    const bad = new Trainer(config('hf-bad', { data: { tokenizer: { path: plain } } }));
+    await expect(bad.run()).rejects.toThrow(/the huggingface tokenizer has no token '<image>' \(condition-image placeholder\)/);
     bad.dispose();
   });
 

@@ -87,7 +87,7 @@ export class MarDiffusionAdapter implements Adapter {
     const c = config;
     const tokenizer = opts.tokenizer ?? sceneTokenizer();
     if (tokenizer.vocabSize > c.vocabSize) {
-      throw new RangeError(`mar-diffusion config: vocabSize ${c.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`);
+      throw new RangeError(`mar-diffusion config: vocabSize ${c.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens (set model.vocabSize to at least ${tokenizer.vocabSize})`);
     }
     for (const t of ['<image>', '<|image_gen|>']) {
       if (tokenizer.tokenToId(t) === undefined) throw new RangeError(`mar-diffusion: the tokenizer has no '${t}' placeholder token`);

@@ -6,6 +6,8 @@ import { requireToken, type TextTokenizer } from './types';
 
 export const IGNORE_INDEX = -100;
 export const IMAGE_TAG = '<image>';
+/** The placeholder of generated-image positions. */
+export const GENERATION_TAG = '<|image_gen|>';
 
 export type ChatPiece = { text: string; train: boolean } | { image: 'condition' | 'generation' };
 
@@ -124,7 +126,7 @@ export function encodeChat(tok: TextTokenizer, turns: readonly ChatTurn[], o: En
       condId ??= requireToken(tok, o.imageToken ?? IMAGE_TAG, 'condition-image placeholder');
       for (let i = 0; i < condN; i++) { cond.push(ids.length); ids.push(condId); labels.push(IGNORE_INDEX); }
     } else {
-      genId ??= requireToken(tok, o.generationToken ?? '<|image_gen|>', 'generated-image placeholder');
+      genId ??= requireToken(tok, o.generationToken ?? GENERATION_TAG, 'generated-image placeholder');
       for (let i = 0; i < genN; i++) { gen.push(ids.length); ids.push(genId); labels.push(IGNORE_INDEX); }
     }
   }
