@@ -42,7 +42,14 @@ const BinaryOp kBinary[] = {
   {"aten::sub.Tensor", [](const at::Tensor& a, const at::Tensor& b) { return at::sub(a, b); }},
   {"aten::mul.Tensor", [](const at::Tensor& a, const at::Tensor& b) { return at::mul(a, b); }},
   {"aten::div.Tensor", [](const at::Tensor& a, const at::Tensor& b) { return at::div(a, b); }},
-  {"aten::matmul", [](const at::Tensor& a, const at::Tensor& b) { return at::matmul(a, b); }},
+  // Tensor.matmul is unimrg::matmul: aten::matmul's contract, batched float32 CPU products on
+  // oneDNN (native/kernels/matmul.cc).
+  {"unimrg::matmul", [](const at::Tensor& a, const at::Tensor& b) {
+     static const auto op = c10::Dispatcher::singleton()
+                                .findSchemaOrThrow("unimrg::matmul", "")
+                                .typed<at::Tensor(const at::Tensor&, const at::Tensor&)>();
+     return op.call(a, b);
+   }},
   {"aten::mm", [](const at::Tensor& a, const at::Tensor& b) { return at::mm(a, b); }},
   {"aten::bmm", [](const at::Tensor& a, const at::Tensor& b) { return at::bmm(a, b); }},
 };

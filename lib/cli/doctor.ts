@@ -80,7 +80,7 @@ export function formatDoctor(r: DoctorReport): string {
   for (const c of r.candidates) lines.push(`present:  ${c.label}: ${c.builtFor}; fits: ${c.fits}`);
   if (r.backend) {
     const b = r.backend;
-    lines.push(`backend:  libtorch ${b.torch} loaded (built against ${b.built}), ${b.cxx11Abi ? 'C++11' : 'pre-C++11'} ABI, ${b.threads} threads, float32 linear GEMMs on ${b.cpuGemm === 'onednn' ? 'oneDNN' : "libtorch's BLAS"}`);
+    lines.push(`backend:  libtorch ${b.torch} loaded (built against ${b.built}), ${b.cxx11Abi ? 'C++11' : 'pre-C++11'} ABI, ${b.threads} threads, float32 GEMMs on ${b.cpuGemm === 'onednn' ? 'oneDNN' : "libtorch's BLAS"}`);
     lines.push(`cuda:     ${b.cuda ? `built with CUDA ${b.cuda}${b.cudnn ? ' and cuDNN' : ''}` : 'CPU-only build'}; available: ${b.cudaAvailable}, devices: ${b.cudaDevices}`);
     const a = b.memory.allocator;
     lines.push(`memory:   ${b.memory.tensors} tensors, ${bytes(b.memory.bytes)}; caching allocator ${a.caching ? `on (in use ${bytes(a.inUse)}, cached ${bytes(a.cached)}, peak ${bytes(a.peakInUse)})` : 'off'}`);

@@ -23,7 +23,7 @@ export interface BackendInfo {
   cuda: string | null;
   cudnn: boolean;
   threads: number;
-  /** Where float32 CPU linear layers multiply: 'onednn' (libtorch's libdnnl; UNIMRG_ONEDNN_GEMM=0 turns it off) or 'aten'. */
+  /** Where float32 CPU linear layers and batched matmul multiply: 'onednn' (libtorch's libdnnl; UNIMRG_ONEDNN_GEMM=0 turns it off) or 'aten'. */
   cpuGemm: 'onednn' | 'aten';
   cxx11Abi: boolean;
   built: { torch: string; cuda: string; source: string };

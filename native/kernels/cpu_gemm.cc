@@ -3,6 +3,7 @@
 // with its symbols hidden, where this finds nothing and "aten" is used).
 #include "kernels/cpu_gemm.h"
 
+#include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <dlfcn.h>
 
@@ -31,10 +32,7 @@ SgemmFn sgemm() {
   return fn;
 }
 
-bool cpu_f32_matrix(const at::Tensor& t) {
-  return t.dim() == 2 && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided &&
-         !t.is_conj() && !t.is_neg();
-}
+bool cpu_f32(const at::Tensor& t, int64_t dim) { return t.dim() == dim && cpu_float32(t); }
 
 // A [rows, cols] matrix as BLAS sees it: stored row-major (trans = false, ld = row stride) or
 // as the transpose of a row-major [cols, rows] matrix (trans = true, ld = column stride).
@@ -43,29 +41,65 @@ struct Operand {
   int64_t ld;
 };
 
-Operand operand(const at::Tensor& t) {
-  const int64_t rows = t.size(0), cols = t.size(1);
-  if (t.stride(1) == 1 && (rows <= 1 || t.stride(0) >= cols)) return {true, false, std::max<int64_t>(t.stride(0), cols)};
-  if (t.stride(0) == 1 && (cols <= 1 || t.stride(1) >= rows)) return {true, true, std::max<int64_t>(t.stride(1), rows)};
+Operand operand(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride) {
+  if (col_stride == 1 && (rows <= 1 || row_stride >= cols)) return {true, false, std::max<int64_t>(row_stride, cols)};
+  if (row_stride == 1 && (cols <= 1 || col_stride >= rows)) return {true, true, std::max<int64_t>(col_stride, rows)};
   return {false, false, 0};
+}
+
+// The last two dimensions of t as one matrix.
+Operand operand(const at::Tensor& t) {
+  const int64_t d = t.dim();
+  return operand(t.size(d - 2), t.size(d - 1), t.stride(d - 2), t.stride(d - 1));
+}
+
+void check_status(int status, int64_t M, int64_t N, int64_t K) {
+  TORCH_CHECK(status == 0, "oneDNN dnnl_sgemm failed with status ", status, " (M=", M, ", N=", N, ", K=", K,
+              "); set UNIMRG_ONEDNN_GEMM=0 to use libtorch's BLAS");
 }
 
 }  // namespace
 
 bool onednn_gemm_available() { return sgemm() != nullptr; }
 
+bool cpu_float32(const at::Tensor& t) {
+  return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided && !t.is_conj() &&
+         !t.is_neg();
+}
+
 const char* cpu_gemm_backend() { return onednn_gemm_available() ? "onednn" : "aten"; }
 
 bool onednn_mm(const at::Tensor& a, const at::Tensor& b, at::Tensor& out, float beta) {
-  if (!onednn_gemm_available() || !cpu_f32_matrix(a) || !cpu_f32_matrix(b) || !cpu_f32_matrix(out)) return false;
+  if (!onednn_gemm_available() || !cpu_f32(a, 2) || !cpu_f32(b, 2) || !cpu_f32(out, 2)) return false;
   const int64_t M = a.size(0), K = a.size(1), N = b.size(1);
   if (b.size(0) != K || out.size(0) != M || out.size(1) != N || M == 0 || N == 0 || K == 0) return false;
   const Operand A = operand(a), B = operand(b), C = operand(out);
   if (!A.ok || !B.ok || !C.ok || C.trans) return false;
-  const int status = sgemm()(A.trans ? 'T' : 'N', B.trans ? 'T' : 'N', M, N, K, 1.f, a.data_ptr<float>(), A.ld,
-                             b.data_ptr<float>(), B.ld, beta, out.data_ptr<float>(), C.ld);
-  TORCH_CHECK(status == 0, "oneDNN dnnl_sgemm failed with status ", status, " (M=", M, ", N=", N, ", K=", K,
-              "); set UNIMRG_ONEDNN_GEMM=0 to use libtorch's BLAS");
+  check_status(sgemm()(A.trans ? 'T' : 'N', B.trans ? 'T' : 'N', M, N, K, 1.f, a.data_ptr<float>(), A.ld,
+                       b.data_ptr<float>(), B.ld, beta, out.data_ptr<float>(), C.ld), M, N, K);
+  return true;
+}
+
+bool onednn_bmm(const at::Tensor& a, const at::Tensor& b, at::Tensor& out) {
+  if (!onednn_gemm_available() || !cpu_f32(a, 3) || !cpu_f32(b, 3) || !cpu_f32(out, 3)) return false;
+  const int64_t batch = a.size(0), M = a.size(1), K = a.size(2), N = b.size(2);
+  if (b.size(0) != batch || b.size(1) != K || out.size(0) != batch || out.size(1) != M || out.size(2) != N) return false;
+  if (batch == 0 || M == 0 || N == 0 || K == 0) return false;
+  const Operand A = operand(a), B = operand(b), C = operand(out);
+  if (!A.ok || !B.ok || !C.ok || C.trans) return false;
+  const float *pa = a.data_ptr<float>(), *pb = b.data_ptr<float>();
+  float* pc = out.data_ptr<float>();
+  const char ta = A.trans ? 'T' : 'N', tb = B.trans ? 'T' : 'N';
+  auto one = [&](int64_t i) {
+    check_status(sgemm()(ta, tb, M, N, K, 1.f, pa + i * a.stride(0), A.ld, pb + i * b.stride(0), B.ld, 0.f,
+                         pc + i * out.stride(0), C.ld), M, N, K);
+  };
+  if (batch >= at::get_num_threads()) {
+    // Inside a parallel region oneDNN runs each GEMM on the calling thread.
+    at::parallel_for(0, batch, 1, [&](int64_t begin, int64_t end) { for (int64_t i = begin; i < end; i++) one(i); });
+  } else {
+    for (int64_t i = 0; i < batch; i++) one(i);
+  }
   return true;
 }
 

@@ -7,14 +7,21 @@
 
 namespace unimrg {
 
-// Where float32 CPU GEMMs of unimrg's own ops go: "onednn" (libdnnl.so.2 is loaded and
+// Where float32 CPU GEMMs of unimrg's own ops (linear, matmul, the linear CE) go: "onednn" (libdnnl.so.2 is loaded and
 // UNIMRG_ONEDNN_GEMM is not 0) or "aten" (libtorch's BLAS).
 const char* cpu_gemm_backend();
 bool onednn_gemm_available();
+// A dense float32 CPU tensor (what oneDNN's sgemm can read).
+bool cpu_float32(const at::Tensor& t);
 
 // out = a · b + beta · out for float32 CPU matrices a [M, K], b [K, N], out [M, N], each either
 // row-major or a transposed row-major view (a weight's .t()), out row-major. Returns false, having
 // done nothing, when oneDNN is off or a layout does not fit; the caller then uses ATen.
 bool onednn_mm(const at::Tensor& a, const at::Tensor& b, at::Tensor& out, float beta);
+
+// The same for stacks of matrices: out[i] = a[i] · b[i] for 3-D a [B, M, K], b [B, K, N] (each
+// matrix row-major or transposed, any batch stride) and a new out [B, M, N]. Many small matrices
+// run one per thread; fewer than the threads, each GEMM uses them all. False when it cannot.
+bool onednn_bmm(const at::Tensor& a, const at::Tensor& b, at::Tensor& out);
 
 }  // namespace unimrg

@@ -15,15 +15,10 @@ namespace {
 
 using OptTensor = c10::optional<at::Tensor>;
 
-bool cpu_f32(const at::Tensor& t) {
-  return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.layout() == at::kStrided && !t.is_conj() &&
-         !t.is_neg();
-}
-
 bool use_onednn(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
-  return onednn_gemm_available() && cpu_f32(x) && cpu_f32(w) && w.dim() == 2 && x.dim() >= 1 &&
+  return onednn_gemm_available() && cpu_float32(x) && cpu_float32(w) && w.dim() == 2 && x.dim() >= 1 &&
          x.size(-1) == w.size(1) && x.numel() > 0 && w.numel() > 0 &&
-         (!b.defined() || (cpu_f32(b) && b.dim() == 1 && b.size(0) == w.size(0)));
+         (!b.defined() || (cpu_float32(b) && b.dim() == 1 && b.size(0) == w.size(0)));
 }
 
 // a · b (+ bias broadcast over rows) as a new [M, N] tensor through oneDNN; inputs in a layout
@@ -70,7 +65,7 @@ class OnednnLinear : public torch::autograd::Function<OnednnLinear> {
     at::Tensor gy = grads[0].reshape({-1, N});
     at::Tensor gx, gw, gb;
     // create_graph: the gradients must themselves be differentiable, so use ATen ops.
-    const bool differentiable = at::GradMode::is_enabled() || !cpu_f32(gy);
+    const bool differentiable = at::GradMode::is_enabled() || !cpu_float32(gy);
     if (ctx->needs_input_grad(0)) gx = (differentiable ? gy.mm(w) : onednn_product(gy, w)).view(x.sizes());
     if (ctx->needs_input_grad(1)) {
       const at::Tensor x2 = x.reshape({-1, K});

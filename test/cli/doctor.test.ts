@@ -28,7 +28,7 @@ describe('unimrg doctor', () => {
     const text = formatDoctor(r);
     expect(text).toContain(`binary:   ${path.relative(r.package.root, r.binary!.file)} (${r.binary!.kind}, variant ${r.binary!.variant})`);
     expect(text).toMatch(/^libtorch: libtorch \d+\.\d+\S* \((CPU|CUDA[^,)]*)(, [^)]*)?\) in \/\S+ \(via [^)]+\), in effect$/m);
-    expect(text).toMatch(/^backend: {2}libtorch \S+ loaded \(built against \S+\), (C\+\+11|pre-C\+\+11) ABI, \d+ threads, float32 linear GEMMs on (oneDNN|libtorch's BLAS)$/m);
+    expect(text).toMatch(/^backend: {2}libtorch \S+ loaded \(built against \S+\), (C\+\+11|pre-C\+\+11) ABI, \d+ threads, float32 GEMMs on (oneDNN|libtorch's BLAS)$/m);
     expect(text).toMatch(/^cuda: {5}/m);
     expect(text).toMatch(/^memory: {3}\d+ tensors, /m);
   });
