@@ -345,7 +345,9 @@ describe('understanding', () => {
       const untrained = a.answer(batch.conditionImages, source.qa.map((q) => q.question));
       expect(untrained).toHaveLength(8);
       for (const s of untrained) expect(typeof s).toBe('string');
-      const losses = overfit(a, batch, 40);
+      // lr 5e-3: at 1e-2 an AdamW update late in the run can throw the memorised batch off again
+      // (the loss spiked from 0.0014 to 0.51 at step 40 in one run), which the answers then show.
+      const losses = overfit(a, batch, 60, 5e-3);
       const ratio = losses[losses.length - 1] / losses[0];
       console.log(`autoregressive-vq understanding overfit: ${losses[0].toFixed(3)} → ${losses[losses.length - 1].toFixed(4)} (ratio ${ratio.toFixed(4)})`);
       expect(ratio).toBeLessThanOrEqual(0.1);

@@ -40,7 +40,10 @@ export async function batchOf(a: AutoregressiveVQAdapter, task: Task, o: { sourc
   return data.toTensors(await batcher.hostBatch(o.index ?? 0));
 }
 
-/** Trains on one batch for `steps` AdamW steps; returns the loss of every step. */
+/**
+ * Trains on one batch for `steps` AdamW steps; returns the loss before every step and, last, the
+ * loss of the trained model (so a spike caused by the final update is seen, not hidden).
+ */
 export function overfit(a: AutoregressiveVQAdapter, batch: data.TaskBatch, steps: number, lr = 1e-2): number[] {
   const opt = new AdamW(a.trainableParameters().map(([, p]) => p), { lr, betas: [0.9, 0.95], weightDecay: 0 });
   const losses: number[] = [];
@@ -54,6 +57,7 @@ export function overfit(a: AutoregressiveVQAdapter, batch: data.TaskBatch, steps
     opt.step();
     opt.zeroGrad();
   }
+  losses.push(torch.tidy(() => Number(adapterLoss(a.forward(batch)).loss.item())));
   return losses;
 }
 
