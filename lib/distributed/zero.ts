@@ -10,7 +10,7 @@ import { TorchError } from '../torch/errors';
 import * as F from '../torch/functional';
 import { tidy } from '../torch/scope';
 import { Tensor } from '../torch/tensor';
-import { zeroGrads, type Hyper, type Optimizer, type OptimizerState, type ParamGroup, type Params } from '../optim/optimizer';
+import { paramGroupsOf, zeroGrads, type Hyper, type Optimizer, type OptimizerState, type ParamGroup, type Params } from '../optim/optimizer';
 import type { ProcessGroup } from './group';
 
 const OP = 'distributed.ZeroRedundancyOptimizer';
@@ -44,6 +44,9 @@ export function partitionParameters(sizes: number[], worldSize: number): number[
  * gives the unsharded optimiser's state dict on every rank; `loadStateDict` takes one.
  */
 export class ZeroRedundancyOptimizer<O extends Optimizer<any>> {
+  /** What step() broadcasts: each owner's parameters, one flat buffer per owner and dtype. */
+  private readonly shares: { owner: number; params: Tensor[] }[] = [];
+
   private constructor(
     readonly group: ProcessGroup,
     /** The optimiser over this rank's parameters. */
@@ -53,7 +56,12 @@ export class ZeroRedundancyOptimizer<O extends Optimizer<any>> {
     readonly owners: number[],
     /** Parameters per group, over all ranks. */
     private readonly groupSizes: number[],
-  ) {}
+  ) {
+    for (let r = 0; r < group.worldSize; r++) {
+      const owned = all.filter((_, i) => owners[i] === r);
+      for (const dtype of new Set(owned.map((p) => p.dtype))) this.shares.push({ owner: r, params: owned.filter((p) => p.dtype === dtype) });
+    }
+  }
 
   /**
    * Shards `params` (tensors or parameter groups, as an optimiser takes them) over the group's
@@ -62,9 +70,7 @@ export class ZeroRedundancyOptimizer<O extends Optimizer<any>> {
    */
   static create<H extends Hyper, O extends Optimizer<any>>(group: ProcessGroup, params: Params<H>,
     makeOptimizer: (groups: ParamGroup<H>[]) => O): ZeroRedundancyOptimizer<O> {
-    const list = Array.isArray(params) ? params : [...params];
-    if (list.length === 0) throw new TorchError('the optimiser got an empty parameter list', OP);
-    const groups: ParamGroup<H>[] = list[0] instanceof Tensor ? [{ params: list as Tensor[] } as ParamGroup<H>] : (list as ParamGroup<H>[]);
+    const groups = paramGroupsOf(params, OP);
     const all = groups.flatMap((g) => g.params);
     if (all.length < group.worldSize) {
       throw new TorchError(`${all.length} parameters cannot be shared among ${group.worldSize} ranks: each rank must own at least one`, OP);
@@ -95,17 +101,14 @@ export class ZeroRedundancyOptimizer<O extends Optimizer<any>> {
   /** Updates this rank's share, then broadcasts every share from its owner (one buffer per rank and dtype). */
   async step(): Promise<void> {
     this.local.step();
-    for (let r = 0; r < this.group.worldSize; r++) {
-      const owned = this.all.filter((_, i) => this.owners[i] === r);
-      for (const dtype of new Set(owned.map((p) => p.dtype))) {
-        const ps = owned.filter((p) => p.dtype === dtype);
-        const flat = tidy(() => (r === this.group.rank ? F.cat(ps.map((p) => p.detach().reshape(-1))) : creation.empty([ps.reduce((n, p) => n + p.numel, 0)], { dtype, device: ps[0].device as Device })));
-        try {
-          await this.group.broadcast(flat, r);
-          if (r !== this.group.rank) copySlices(flat, ps);
-        } finally {
-          flat.dispose();
-        }
+    for (const { owner, params: ps } of this.shares) {
+      const mine = owner === this.group.rank;
+      const flat = tidy(() => (mine ? F.cat(ps.map((p) => p.detach().reshape(-1))) : creation.empty([ps.reduce((n, p) => n + p.numel, 0)], { dtype: ps[0].dtype, device: ps[0].device as Device })));
+      try {
+        await this.group.broadcast(flat, owner);
+        if (!mine) copySlices(flat, ps);
+      } finally {
+        flat.dispose();
       }
     }
   }

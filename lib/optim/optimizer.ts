@@ -26,6 +26,13 @@ export function zeroGrads(params: Tensor[], setToNone = true): void {
   }
 }
 
+/** An optimiser's `params` argument as parameter groups (a plain list of tensors is one group). */
+export function paramGroupsOf<H>(params: Params<H>, op: string): ParamGroup<H>[] {
+  const list = Array.isArray(params) ? params : [...params];
+  if (list.length === 0) throw new TorchError('the optimiser got an empty parameter list', op);
+  return list[0] instanceof Tensor ? [{ params: list as Tensor[] } as ParamGroup<H>] : (list as ParamGroup<H>[]);
+}
+
 export abstract class Optimizer<H extends Hyper> {
   readonly paramGroups: (H & { params: Tensor[]; initialLr: number })[];
   /** Per-parameter state tensors, by the names PyTorch uses (exp_avg, momentum_buffer, ...). */
@@ -35,9 +42,7 @@ export abstract class Optimizer<H extends Hyper> {
   private flat: Tensor[];
 
   constructor(params: Params<H>, readonly defaults: H) {
-    const list = Array.isArray(params) ? params : [...params];
-    if (list.length === 0) throw new TorchError('the optimiser got an empty parameter list', 'Optimizer');
-    const groups: ParamGroup<H>[] = list[0] instanceof Tensor ? [{ params: list as Tensor[] } as ParamGroup<H>] : (list as ParamGroup<H>[]);
+    const groups = paramGroupsOf(params, 'Optimizer');
     const seen = new Set<Tensor>();
     this.paramGroups = groups.map((g, gi) => {
       if (!Array.isArray(g.params) || !g.params.every((p) => p instanceof Tensor)) {

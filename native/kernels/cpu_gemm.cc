@@ -3,11 +3,13 @@
 // with its symbols hidden, where this finds nothing and "aten" is used).
 #include "kernels/cpu_gemm.h"
 
+#include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <vector>
 #include <cstring>
 
 namespace unimrg {
@@ -80,11 +82,11 @@ bool onednn_mm(const at::Tensor& a, const at::Tensor& b, at::Tensor& out, float 
   return true;
 }
 
-bool onednn_bmm(const at::Tensor& a, const at::Tensor& b, at::Tensor& out) {
-  if (!onednn_gemm_available() || !cpu_f32(a, 3) || !cpu_f32(b, 3) || !cpu_f32(out, 3)) return false;
+namespace {
+
+// out[i] = a[i] · b[i] for stacks whose shapes onednn_product checked; false when a layout does not fit.
+bool stacked_mm(const at::Tensor& a, const at::Tensor& b, at::Tensor& out) {
   const int64_t batch = a.size(0), M = a.size(1), K = a.size(2), N = b.size(2);
-  if (b.size(0) != batch || b.size(1) != K || out.size(0) != batch || out.size(1) != M || out.size(2) != N) return false;
-  if (batch == 0 || M == 0 || N == 0 || K == 0) return false;
   const Operand A = operand(a), B = operand(b), C = operand(out);
   if (!A.ok || !B.ok || !C.ok || C.trans) return false;
   const float *pa = a.data_ptr<float>(), *pb = b.data_ptr<float>();
@@ -101,6 +103,24 @@ bool onednn_bmm(const at::Tensor& a, const at::Tensor& b, at::Tensor& out) {
     for (int64_t i = 0; i < batch; i++) one(i);
   }
   return true;
+}
+
+}  // namespace
+
+at::Tensor onednn_product(const at::Tensor& a, const at::Tensor& b, const at::Tensor& bias) {
+  const int64_t d = a.dim();
+  if (!onednn_gemm_available() || !cpu_float32(a) || !cpu_float32(b) || (d != 2 && d != 3) || b.dim() != d) return {};
+  if (a.size(-1) != b.size(-2) || a.numel() == 0 || b.numel() == 0 || (d == 3 && a.size(0) != b.size(0))) return {};
+  const int64_t N = b.size(-1);
+  if (bias.defined() && (d != 2 || !cpu_float32(bias) || bias.dim() != 1 || bias.size(0) != N)) return {};
+  std::vector<int64_t> shape(a.sizes().begin(), a.sizes().end() - 1);
+  shape.push_back(N);
+  at::Tensor out = at::empty(shape, a.options());
+  const float beta = bias.defined() ? 1.f : 0.f;
+  if (bias.defined()) out.copy_(bias.expand_as(out));
+  auto run = [&](const at::Tensor& x, const at::Tensor& y) { return d == 2 ? onednn_mm(x, y, out, beta) : stacked_mm(x, y, out); };
+  if (!run(a, b)) TORCH_CHECK(run(a.contiguous(), b.contiguous()), "oneDNN refused a float32 GEMM of contiguous operands");
+  return out;
 }
 
 }  // namespace unimrg

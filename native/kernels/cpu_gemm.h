@@ -1,7 +1,7 @@
 // Float32 GEMM on the CPU through oneDNN's BLAS-like dnnl_sgemm, when the process has it.
 // Debian's libtorch links libdnnl.so.2 but sends float32 matmul to OpenBLAS; oneDNN picks its
 // kernels from the CPU it finds (AVX-512 where present) and on the 2-core machine runs the
-// transformer's GEMM shapes about twice as fast as OpenBLAS's Haswell kernels (bench/README.md).
+// transformer's GEMM shapes about twice as fast as OpenBLAS's Haswell kernels (bench/gemm.ts).
 #pragma once
 #include <ATen/core/Tensor.h>
 
@@ -19,9 +19,11 @@ bool cpu_float32(const at::Tensor& t);
 // done nothing, when oneDNN is off or a layout does not fit; the caller then uses ATen.
 bool onednn_mm(const at::Tensor& a, const at::Tensor& b, at::Tensor& out, float beta);
 
-// The same for stacks of matrices: out[i] = a[i] · b[i] for 3-D a [B, M, K], b [B, K, N] (each
-// matrix row-major or transposed, any batch stride) and a new out [B, M, N]. Many small matrices
-// run one per thread; fewer than the threads, each GEMM uses them all. False when it cannot.
-bool onednn_bmm(const at::Tensor& a, const at::Tensor& b, at::Tensor& out);
+// a · b (+ bias broadcast over the rows) as a new tensor: matrices, 2-D a [M, K] · b [K, N] →
+// [M, N], or stacks, 3-D a [B, M, K] · b [B, K, N] → [B, M, N] (any batch stride; many small
+// matrices run one per thread, fewer than the threads each use them all). Operands in a layout
+// BLAS cannot read as they are are copied contiguous first. Undefined when oneDNN is off or the
+// operands are not float32 CPU tensors of those shapes (the bias: 1-D [N], matrices only).
+at::Tensor onednn_product(const at::Tensor& a, const at::Tensor& b, const at::Tensor& bias = {});
 
 }  // namespace unimrg

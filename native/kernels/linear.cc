@@ -21,15 +21,10 @@ bool use_onednn(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
          (!b.defined() || (cpu_float32(b) && b.dim() == 1 && b.size(0) == w.size(0)));
 }
 
-// a · b (+ bias broadcast over rows) as a new [M, N] tensor through oneDNN; inputs in a layout
-// BLAS cannot take as they are (general strides) are made contiguous first.
-at::Tensor onednn_product(const at::Tensor& a, const at::Tensor& b, const at::Tensor& bias = {}) {
-  at::Tensor out = at::empty({a.size(0), b.size(1)}, a.options());
-  const float beta = bias.defined() ? 1.f : 0.f;
-  if (bias.defined()) out.copy_(bias.expand_as(out));
-  if (!onednn_mm(a, b, out, beta)) {
-    TORCH_CHECK(onednn_mm(a.contiguous(), b.contiguous(), out, beta), "unimrg::linear: oneDNN refused a float32 GEMM");
-  }
+// onednn_product where use_onednn already holds (so it cannot decline).
+at::Tensor product(const at::Tensor& a, const at::Tensor& b, const at::Tensor& bias = {}) {
+  at::Tensor out = onednn_product(a, b, bias);
+  TORCH_INTERNAL_ASSERT(out.defined(), "unimrg::linear: oneDNN declined a float32 GEMM");
   return out;
 }
 
@@ -40,7 +35,7 @@ std::vector<int64_t> output_shape(const at::Tensor& x, int64_t n) {
 }
 
 at::Tensor onednn_linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
-  return onednn_product(x.reshape({-1, x.size(-1)}), w.t(), b).view(output_shape(x, w.size(0)));
+  return product(x.reshape({-1, x.size(-1)}), w.t(), b).view(output_shape(x, w.size(0)));
 }
 
 at::Tensor bias_or_undefined(const OptTensor& b) { return b.has_value() ? *b : at::Tensor(); }
@@ -66,10 +61,10 @@ class OnednnLinear : public torch::autograd::Function<OnednnLinear> {
     at::Tensor gx, gw, gb;
     // create_graph: the gradients must themselves be differentiable, so use ATen ops.
     const bool differentiable = at::GradMode::is_enabled() || !cpu_float32(gy);
-    if (ctx->needs_input_grad(0)) gx = (differentiable ? gy.mm(w) : onednn_product(gy, w)).view(x.sizes());
+    if (ctx->needs_input_grad(0)) gx = (differentiable ? gy.mm(w) : product(gy, w)).view(x.sizes());
     if (ctx->needs_input_grad(1)) {
       const at::Tensor x2 = x.reshape({-1, K});
-      gw = differentiable ? gy.t().mm(x2) : onednn_product(gy.t(), x2);
+      gw = differentiable ? gy.t().mm(x2) : product(gy.t(), x2);
     }
     if (ctx->saved_data["bias"].toBool() && ctx->needs_input_grad(2)) gb = gy.sum(0);
     return {gx, gw, gb};

@@ -29,11 +29,8 @@ bool present(const OptTensor& t) { return t.has_value() && t->defined(); }
 
 // One chunk's logits h · Wᵀ (+ bias): oneDNN's sgemm for float32 on the CPU (kernels/cpu_gemm.h).
 at::Tensor chunk_logits(const at::Tensor& h, const at::Tensor& wt, const OptTensor& bias) {
-  if (onednn_gemm_available() && h.device().is_cpu() && h.scalar_type() == at::kFloat) {
-    at::Tensor logits = at::empty({h.size(0), wt.size(1)}, h.options());
-    if (present(bias)) logits.copy_(bias->expand_as(logits));
-    if (onednn_mm(h, wt, logits, present(bias) ? 1.f : 0.f)) return logits;
-  }
+  at::Tensor logits = onednn_product(h, wt, present(bias) ? *bias : at::Tensor());
+  if (logits.defined()) return logits;
   return present(bias) ? at::addmm(*bias, h, wt) : at::mm(h, wt);
 }
 

@@ -1,7 +1,7 @@
 // unimrg::matmul(a, b): aten::matmul's contract. Stacks of float32 CPU matrices with the same
 // batch shape, a [..., M, K] · b [..., K, N] (attention's scores and weighted sums), run through
 // oneDNN's sgemm one matrix per thread (kernels/cpu_gemm.h), forward and backward; OpenBLAS's
-// batched GEMM is 2-3x slower on these small matrices here. Everything else — broadcasting,
+// batched GEMM is ~2.5x slower on attention's small matrices here (bench/gemm.ts). Everything else — broadcasting,
 // 1-D and 2-D operands, other dtypes or devices, autocast, double backward — is aten::matmul.
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -24,11 +24,8 @@ bool use_onednn(const at::Tensor& a, const at::Tensor& b) {
 // dimensions merge, copies otherwise.
 at::Tensor onednn_matmul(const at::Tensor& a, const at::Tensor& b) {
   const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
-  const at::Tensor a3 = a.reshape({-1, M, K}), b3 = b.reshape({-1, K, N});
-  at::Tensor out = at::empty({a3.size(0), M, N}, a.options());
-  if (!onednn_bmm(a3, b3, out)) {
-    TORCH_CHECK(onednn_bmm(a3.contiguous(), b3.contiguous(), out), "unimrg::matmul: oneDNN refused a float32 GEMM");
-  }
+  at::Tensor out = onednn_product(a.reshape({-1, M, K}), b.reshape({-1, K, N}));
+  TORCH_INTERNAL_ASSERT(out.defined(), "unimrg::matmul: oneDNN declined a float32 GEMM");
   std::vector<int64_t> shape(a.sizes().begin(), a.sizes().end() - 1);
   shape.push_back(N);
   return out.view(shape);

@@ -17,7 +17,7 @@
 //   answers: hidden states before each labelled token → lm_head → 'text' term.
 import type { TaskBatch } from '../../data/tasks/tensors';
 import { PROMPTS, type TaskKind } from '../../data/tasks/kinds';
-import { encodeChat } from '../../data/tokenizer/chat';
+import { encodeChat, GENERATION_TAG, IMAGE_TAG } from '../../data/tokenizer/chat';
 import { sceneTokenizer } from '../../data/tokenizer/scene-vocabulary';
 import type { TextTokenizer } from '../../data/tokenizer/types';
 import { cosineAlphaBars, noisedInput, scheduleAt } from '../../losses/noise';
@@ -89,7 +89,7 @@ export class MarDiffusionAdapter implements Adapter {
     if (tokenizer.vocabSize > c.vocabSize) {
       throw new RangeError(`mar-diffusion config: vocabSize ${c.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens (set model.vocabSize to at least ${tokenizer.vocabSize})`);
     }
-    for (const t of ['<image>', '<|image_gen|>']) {
+    for (const t of [IMAGE_TAG, GENERATION_TAG]) {
       if (tokenizer.tokenToId(t) === undefined) throw new RangeError(`mar-diffusion: the tokenizer has no '${t}' placeholder token`);
     }
     const codec = opts.codec ?? createCodec(codecConfig(c));
