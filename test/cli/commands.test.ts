@@ -51,6 +51,7 @@ describe('unimrg CLI errors', () => {
     fs.writeFileSync(cfg, JSON.stringify({ data: { source: 'llava' } }));
     expect(await run('train', '-c', cfg)).toMatchObject({ code: 2, err: expect.stringMatching(/needs the folder path/) });
     expect(await run('train', '--base', path.join(tmp, 'nowhere'))).toMatchObject({ code: 2, err: expect.stringMatching(/--base: .* does not exist/) });
+    expect(await run('train', '--tokenizer', path.join(tmp, 'no-tokenizer.json'))).toMatchObject({ code: 2, err: expect.stringMatching(/--tokenizer: .*no-tokenizer.json does not exist/) });
     expect(await run('eval', path.join(tmp, 'nowhere'))).toMatchObject({ code: 2, err: expect.stringMatching(/no such run directory/) });
     // a run directory whose weights are corrupt
     const runDir = path.join(tmp, 'corrupt');

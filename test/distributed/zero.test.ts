@@ -1,7 +1,10 @@
 // ZeroRedundancyOptimizer (ZeRO stage 1) on 2 Gloo ranks against DDP with a whole AdamW on each
 // rank: the same parameters and optimiser state (bit for bit: each parameter gets the same update
 // once), half the state per rank, and a consolidate → load round trip that resumes exactly.
-import { distributed } from '../../lib';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { distributed, optim, torch } from '../../lib';
 import { runRanks } from './spawn';
 
 type Run = { params: Record<string, number[]>; optimizer: Record<string, Record<string, number | number[]>>; stateNumel: number | null; owners: number[] | null };
@@ -55,6 +58,30 @@ describe('ZeroRedundancyOptimizer (gloo, 2 processes)', () => {
     for (const r of res) {
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/1 parameters cannot be shared among 2 ranks: each rank must own at least one/);
+    }
+  });
+});
+
+describe('ZeroRedundancyOptimizer: bad input (one rank, in process)', () => {
+  it('refuses an optimiser over other parameters, non-contiguous parameters and a mismatched state', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unimrg-zero-'));
+    const g = await distributed.initProcessGroup({ rank: 0, worldSize: 1, initMethod: `file://${path.join(dir, 'store')}` });
+    const a = torch.zeros([4, 3]).requiresGrad_(true), b = torch.zeros([2]).requiresGrad_(true);
+    try {
+      const make = (ps: optim.Params<optim.AdamWOptions>) => new optim.AdamW(ps);
+      expect(() => distributed.ZeroRedundancyOptimizer.create(g, [a, b], () => make([a])))
+        .toThrow(/makeOptimizer must build the optimiser over exactly the parameter groups it is given/);
+      const t = torch.zeros([3, 4]).t().requiresGrad_(true);
+      expect(() => distributed.ZeroRedundancyOptimizer.create(g, [t], make)).toThrow(/every parameter must be contiguous/);
+      expect(() => distributed.ZeroRedundancyOptimizer.create(g, [], make)).toThrow(/empty parameter list/);
+      const zero = distributed.ZeroRedundancyOptimizer.create(g, [a, b], make);
+      expect(() => zero.loadStateDict({ state: {}, param_groups: [] })).toThrow(/the state has 0 parameter groups, this optimiser 1/);
+      expect(() => zero.loadStateDict({ state: {}, param_groups: [{ lr: 1e-3, params: [0] }] })).toThrow(/parameter group 0 has 1 parameters in the state, 2 here/);
+      zero.dispose();
+    } finally {
+      torch.dispose([a, b]);
+      g.destroy();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

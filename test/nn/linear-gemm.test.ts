@@ -82,6 +82,13 @@ describe('unimrg::linear (F.linear)', () => {
     });
   });
 
+  it('mismatched shapes are TorchErrors (the bad call goes on to aten::linear, which names them)', () => {
+    torch.tidy(() => {
+      expect(() => F.linear(rand([4, 8], 22).float(), rand([3, 7], 23).float())).toThrow(/mat1 and mat2 shapes cannot be multiplied \(4x8 and 7x3\) \(op: unimrg::linear\)/);
+      expect(() => F.linear(rand([4, 8], 24).float(), rand([3, 8], 25).float(), rand([5], 26).float())).toThrow(/size of the tensor \(3\) must match the existing size \(5\)/);
+    });
+  });
+
   it('UNIMRG_ONEDNN_GEMM=0 sends float32 GEMMs to aten (bit-identical results)', () => {
     const code = `const { torch } = require('./lib'); const a = torch.randn([33, 20]), w = torch.randn([9, 20]);
       const same = torch.nn.functional.linear(a, w).sub(torch.ops.aten.linear(a, w, null)).abs().max().item() === 0;

@@ -39,6 +39,13 @@ describe('unimrg::matmul (Tensor.matmul)', () => {
     for (const k of ['y', 'ga', 'gb'] as const) expectClose(got[k], ref[k], 2e-5, 2e-5);
   });
 
+  it('mismatched shapes are TorchErrors (the bad call goes on to aten::matmul, which names them)', () => {
+    torch.tidy(() => {
+      expect(() => rand([2, 4, 8], 22).float().matmul(rand([2, 7, 3], 23).float())).toThrow(/batch2 tensor to be: \[2, 8\] but got: \[2, 7\]/);
+      expect(() => rand([2, 4, 8], 24).float().matmul(rand([3, 8, 3], 25).float())).toThrow(/size of tensor a \(2\) must match the size of tensor b \(3\) at non-singleton dimension 0 \(op: unimrg::matmul\)/);
+    });
+  });
+
   it('double backward (createGraph) matches float64', () => {
     const secondOrder = (dtype: 'float32' | 'float64', viaAten: boolean) => torch.tidy(() => {
       const a = rand([3, 4, 5], 14).to(dtype).requiresGrad_(true), b = rand([3, 5, 6], 15).to(dtype).requiresGrad_(true);
