@@ -23,6 +23,17 @@ elseif("$ENV{LIBTORCH_USE_PYTORCH}" STREQUAL "1")
 endif()
 list(APPEND _searched "Torch_DIR='${Torch_DIR}'" "CMAKE_PREFIX_PATH='${CMAKE_PREFIX_PATH}'" "the system's cmake package paths (Debian: /usr/lib/x86_64-linux-gnu/cmake/Torch)")
 
+# A CUDA libtorch's config adds nvcc -gencode flags for TORCH_CUDA_ARCH_LIST, or else for a list
+# it guesses (libtorch 2.6 guesses sm_50, which CUDA 13's nvcc refuses). Default it to the
+# architectures our kernels are built for.
+if(NOT DEFINED TORCH_CUDA_ARCH_LIST AND "$ENV{TORCH_CUDA_ARCH_LIST}" STREQUAL "")
+  set(TORCH_CUDA_ARCH_LIST "")
+  foreach(_arch IN LISTS UNIMRG_CUDA_ARCHITECTURES)
+    string(REGEX REPLACE "^([0-9]+)([0-9])$" "\\1.\\2" _arch "${_arch}")
+    list(APPEND TORCH_CUDA_ARCH_LIST "${_arch}")
+  endforeach()
+endif()
+
 find_package(Torch QUIET)
 if(NOT Torch_FOUND AND NOT TORCH_FOUND)
   string(REPLACE ";" "; " _searched_text "${_searched}")
@@ -33,6 +44,11 @@ if(NOT Torch_FOUND AND NOT TORCH_FOUND)
     "LIBTORCH=/path/to/libtorch; or use the PyTorch of your Python (CUDA builds included) with "
     "LIBTORCH_USE_PYTORCH=1; or point Torch_DIR (or CMAKE_PREFIX_PATH) at the folder that holds "
     "TorchConfig.cmake. Then run npm rebuild unimrg.")
+endif()
+
+# Found through Torch_DIR / CMAKE_PREFIX_PATH rather than the system's folders: say where.
+if(UNIMRG_TORCH_SOURCE STREQUAL "system" AND NOT Torch_DIR MATCHES "^/usr/(lib|lib64|share)/")
+  set(UNIMRG_TORCH_SOURCE "Torch_DIR=${Torch_DIR}")
 endif()
 
 # Facts recorded into the addon (build_info.h) and beside it (unimrg-build.json).

@@ -38,7 +38,12 @@ class CachingCPUAllocator final : public c10::Allocator {
  public:
   explicit CachingCPUAllocator(size_t cap) { stats_.cap = cap; }
 
-  c10::DataPtr allocate(size_t n) const override {
+  // c10::Allocator::allocate is const in libtorch 1.13 and non-const in 2.6: one of these two
+  // overrides the pure virtual (without `override`, which would fail on the other version); if
+  // neither did, the `new` below would not compile.
+  c10::DataPtr allocate(size_t n) const { return allocate_block(n); }
+  c10::DataPtr allocate(size_t n) { return allocate_block(n); }
+  c10::DataPtr allocate_block(size_t n) const {
     if (n > 0 && n < kMinCached) {
       // Small blocks: the C heap recycles them well; no lock, no bookkeeping.
       void* p = nullptr;
