@@ -13,8 +13,23 @@
 #include "errors.h"
 #include "state.h"
 
+// libtorch_cpu exports it (1.13 and 2.6 alike); its header, codegen/fuser/interface.h, is not
+// installed by Debian's packages.
+namespace torch::jit {
+TORCH_API void overrideCanFuseOnCPU(bool value);
+}
+
 namespace unimrg {
 namespace {
+
+// TorchScript's profiling executor fuses elementwise CPU code with NNC from the second call on.
+// libtorch 2.6 built without LLVM (Debian's) miscompiles those kernels: a teacher's second batch
+// came back all zeros. Teachers spend their time in convolutions and matmuls, not in fusable
+// elementwise chains, so CPU fusion is turned off for the process (GPU fusion is untouched).
+void keep_cpu_fusion_off() {
+  static const bool done = (torch::jit::overrideCanFuseOnCPU(false), true);
+  (void)done;
+}
 
 struct ModuleTable {
   std::unordered_map<int32_t, torch::jit::Module> modules;
@@ -73,6 +88,7 @@ c10::Device device_arg(const std::string& name) {
 Napi::Value jit_load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "jit.load", [&]() -> Napi::Value {
+    keep_cpu_fusion_off();
     std::string path = string_arg(info, 0, "jit.load(path): path");
     c10::Device device = device_arg(info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "cpu");
     if (!std::ifstream(path, std::ios::binary).good()) throw UserError("", "cannot open " + path + " (no such file, or not readable)");
@@ -93,6 +109,7 @@ Napi::Value jit_load(const Napi::CallbackInfo& info) {
 Napi::Value jit_define(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "jit.define", [&]() -> Napi::Value {
+    keep_cpu_fusion_off();
     std::string source = string_arg(info, 0, "jit.define(source): source");
     torch::jit::Module m("__torch__.unimrg.Defined");
     m.register_attribute("training", c10::BoolType::get(), true);  // as nn.Module: train mode until load()

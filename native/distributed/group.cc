@@ -40,6 +40,14 @@ std::string seconds(std::chrono::milliseconds t) {
   return c10::str(static_cast<double>(t.count()) / 1000.0, " s");
 }
 
+// libtorch >= 2.4 serves the store with libuv by default and refuses to start where it was built
+// without libuv (Debian's 2.6): use the classic backend, which every version has. 1.13's options
+// have no such field; the overload that names it drops out there.
+template <typename Options>
+auto use_classic_store_backend(Options& o, int) -> decltype(o.useLibUV = false, void()) { o.useLibUV = false; }
+template <typename Options>
+void use_classic_store_backend(Options&, long) {}
+
 c10::intrusive_ptr<c10d::Store> make_store(const GroupConfig& c) {
   if (c.store == "file") {
     try {
@@ -56,6 +64,7 @@ c10::intrusive_ptr<c10d::Store> make_store(const GroupConfig& c) {
   o.numWorkers = static_cast<size_t>(c.world);
   o.waitWorkers = false;  // our own check below says which ranks are missing
   o.timeout = c.timeout;
+  use_classic_store_backend(o, 0);
   try {
     return c10::make_intrusive<c10d::TCPStore>(c.host, o);
   } catch (const std::exception& e) {

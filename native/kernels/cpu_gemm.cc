@@ -1,4 +1,4 @@
-// oneDNN's dnnl_sgemm, found at run time in the libdnnl.so.2 that libtorch already loaded (no
+// oneDNN's dnnl_sgemm, found at run time in the libdnnl that libtorch already loaded (no
 // build dependency: Debian ships no oneDNN headers, and PyTorch wheels link oneDNN statically
 // with its symbols hidden, where this finds nothing and "aten" is used).
 #include "kernels/cpu_gemm.h"
@@ -7,10 +7,12 @@
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <dlfcn.h>
+#include <link.h>
 
 #include <cstdlib>
-#include <vector>
 #include <cstring>
+#include <string>
+#include <vector>
 
 namespace unimrg {
 namespace {
@@ -24,8 +26,18 @@ using SgemmFn = int (*)(char, char, int64_t, int64_t, int64_t, float, const floa
 SgemmFn find_sgemm() {
   const char* env = std::getenv("UNIMRG_ONEDNN_GEMM");
   if (env && std::strcmp(env, "0") == 0) return nullptr;
-  // RTLD_NOLOAD: only a libdnnl the process already has (libtorch's), never a second copy.
-  void* lib = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_NOLOAD);
+  // Only a libdnnl the process already has (libtorch's), never a second copy: found among the
+  // loaded objects by name, whatever its version (Debian 12's libtorch 1.13 loads libdnnl.so.2,
+  // Debian 13's 2.6 libdnnl.so.3.6; oneDNN 2 and 3 keep dnnl_sgemm's signature).
+  std::string path;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* out) {
+        if (!info->dlpi_name || !std::strstr(info->dlpi_name, "/libdnnl.so")) return 0;
+        *static_cast<std::string*>(out) = info->dlpi_name;
+        return 1;
+      },
+      &path);
+  void* lib = path.empty() ? nullptr : dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
   return reinterpret_cast<SgemmFn>(lib ? dlsym(lib, "dnnl_sgemm") : nullptr);
 }
 

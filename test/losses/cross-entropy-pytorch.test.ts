@@ -23,7 +23,12 @@ const found = findPython();
 const PYTHON = found?.python ?? 'python3';
 const version = found?.version ?? null;
 const hasLib = fs.existsSync(LIB);
-const reason = version === null ? 'no python (UNIMRG_PYTHON, python3, /usr/bin/python3) imports torch' : !hasLib ? `${LIB} is not built` : null;
+// The ops library only loads into the libtorch it was built against (same major.minor).
+const builtFor = hasLib ? JSON.parse(fs.readFileSync(path.join(path.dirname(LIB), 'unimrg-build.json'), 'utf8')).torch as string : '';
+const minor = (v: string) => v.split('.').slice(0, 2).join('.');
+const reason = version === null ? 'no python (UNIMRG_PYTHON, python3, /usr/bin/python3) imports torch'
+  : !hasLib ? `${LIB} is not built`
+  : minor(builtFor) !== minor(version) ? `${LIB} is built for libtorch ${builtFor}, Python has torch ${version}` : null;
 if (reason !== null) console.warn(`cross-entropy-pytorch.test.ts: skipped: ${reason}`);
 const itPy = reason === null ? it : it.skip;
 
