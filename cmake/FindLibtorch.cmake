@@ -4,24 +4,31 @@
 #   3. Torch_DIR / CMAKE_PREFIX_PATH
 #   4. the system (Debian's libtorch-dev: /usr/lib/<triplet>/cmake/Torch)
 set(_searched "")
+set(_explicit "")          # LIBTORCH: search there and nowhere else
+set(_python_torch "")      # LIBTORCH_USE_PYTORCH=1: the version the found libtorch must have
+set(_give_up FALSE)
 set(UNIMRG_TORCH_SOURCE "system")
 if(DEFINED ENV{LIBTORCH} AND NOT "$ENV{LIBTORCH}" STREQUAL "")
-  set(Torch_DIR "$ENV{LIBTORCH}/share/cmake/Torch")
+  set(_explicit "$ENV{LIBTORCH}")
   set(UNIMRG_TORCH_SOURCE "LIBTORCH=$ENV{LIBTORCH}")
-  list(APPEND _searched "LIBTORCH=$ENV{LIBTORCH} (looked in ${Torch_DIR})")
+  list(APPEND _searched "LIBTORCH=$ENV{LIBTORCH} (only there: its share/cmake/Torch or lib/<arch>/cmake/Torch)")
 elseif("$ENV{LIBTORCH_USE_PYTORCH}" STREQUAL "1")
   find_program(_python NAMES python3 python)
-  execute_process(COMMAND ${_python} -c "import torch,torch.utils;print(torch.utils.cmake_prefix_path);print(int(torch._C._GLIBCXX_USE_CXX11_ABI))"
+  execute_process(COMMAND ${_python} -c "import torch,torch.utils;print(torch.utils.cmake_prefix_path);print(torch.__version__)"
     OUTPUT_VARIABLE _py_out RESULT_VARIABLE _py_rc ERROR_QUIET OUTPUT_STRIP_TRAILING_WHITESPACE)
+  list(APPEND _searched "LIBTORCH_USE_PYTORCH=1 (${_python} -c 'import torch' returned ${_py_rc})")
   if(_py_rc EQUAL 0)
     string(REPLACE "\n" ";" _py_lines "${_py_out}")
     list(GET _py_lines 0 _py_prefix)
+    list(GET _py_lines 1 _python_torch)
     list(PREPEND CMAKE_PREFIX_PATH "${_py_prefix}")
     set(UNIMRG_TORCH_SOURCE "LIBTORCH_USE_PYTORCH (${_python})")
+  else()
+    set(_give_up TRUE)  # asked for and not there: no silent fallback to another libtorch
   endif()
-  list(APPEND _searched "LIBTORCH_USE_PYTORCH=1 (${_python} -c 'import torch' returned ${_py_rc})")
+else()
+  list(APPEND _searched "Torch_DIR='${Torch_DIR}'" "CMAKE_PREFIX_PATH='${CMAKE_PREFIX_PATH}'" "the system's cmake package paths (Debian: /usr/lib/x86_64-linux-gnu/cmake/Torch)")
 endif()
-list(APPEND _searched "Torch_DIR='${Torch_DIR}'" "CMAKE_PREFIX_PATH='${CMAKE_PREFIX_PATH}'" "the system's cmake package paths (Debian: /usr/lib/x86_64-linux-gnu/cmake/Torch)")
 
 # A CUDA libtorch's config adds nvcc -gencode flags for TORCH_CUDA_ARCH_LIST, or else for a list
 # it guesses (libtorch 2.6 guesses sm_50, which CUDA 13's nvcc refuses). Default it to the
@@ -34,7 +41,17 @@ if(NOT DEFINED TORCH_CUDA_ARCH_LIST AND "$ENV{TORCH_CUDA_ARCH_LIST}" STREQUAL ""
   endforeach()
 endif()
 
-find_package(Torch QUIET)
+if(_give_up)
+  # nothing to search
+elseif(_explicit)
+  # Its prefix first for every search TorchConfig makes itself (Caffe2's config, the libraries),
+  # so that a system libtorch installed beside it cannot be mixed in.
+  list(PREPEND CMAKE_PREFIX_PATH "${_explicit}")
+  unset(Torch_DIR CACHE)
+  find_package(Torch QUIET CONFIG PATHS "${_explicit}" NO_DEFAULT_PATH)
+else()
+  find_package(Torch QUIET)
+endif()
 if(NOT Torch_FOUND AND NOT TORCH_FOUND)
   string(REPLACE ";" "; " _searched_text "${_searched}")
   message(FATAL_ERROR
@@ -78,4 +95,23 @@ else()
   set(UNIMRG_TORCH_CXX11_ABI true)
 endif()
 get_filename_component(UNIMRG_TORCH_LIBDIR "${TORCH_LIBRARY}" DIRECTORY)
+if(_explicit)
+  get_filename_component(_explicit_real "${_explicit}" REALPATH)
+  get_filename_component(_lib_real "${UNIMRG_TORCH_LIBDIR}" REALPATH)
+  string(FIND "${_lib_real}/" "${_explicit_real}/" _at)
+  if(NOT _at EQUAL 0)
+    message(FATAL_ERROR "unimrg: LIBTORCH=${_explicit} has TorchConfig.cmake, but its libraries resolved to "
+      "${UNIMRG_TORCH_LIBDIR}, outside it; is that libtorch complete (lib/libtorch.so)?")
+  endif()
+endif()
+string(REGEX MATCH "^[0-9]+\\.[0-9]+" _found_minor "${UNIMRG_TORCH_VERSION}")
+string(REGEX MATCH "^[0-9]+\\.[0-9]+" _python_minor "${_python_torch}")
+if(_python_torch AND NOT _found_minor STREQUAL _python_minor)
+  message(FATAL_ERROR
+    "unimrg: LIBTORCH_USE_PYTORCH=1 asks for the libtorch of ${_python} (torch ${_python_torch}), but the "
+    "libtorch found is ${UNIMRG_TORCH_VERSION} (${TORCH_INSTALL_PREFIX}): that Python's torch carries no "
+    "CMake package here (${_py_prefix}). Use LIBTORCH=/path/to/libtorch or Torch_DIR instead, or a "
+    "Python whose torch has one (pip's torch does).")
+endif()
+
 message(STATUS "unimrg: libtorch ${UNIMRG_TORCH_VERSION} from ${UNIMRG_TORCH_SOURCE}, cuda='${UNIMRG_TORCH_CUDA}', lib ${UNIMRG_TORCH_LIBDIR}")
