@@ -33,6 +33,19 @@ const release = path.join(root, 'build', 'Release');
 const dir = path.join(out, 'prebuilds', `${process.platform}-${process.arch}`);
 fs.mkdirSync(dir, { recursive: true });
 
+// node-gyp downloads Node's headers from nodejs.org before it reads binding.gyp, although our
+// binding.gyp only runs the CMake build (which uses the node-api-headers package). Where this
+// Node ships its headers (official tarballs and Debian's nodejs do, in <prefix>/include/node),
+// point node-gyp at them, so that prebuilds can be made offline.
+function nodeGypEnv() {
+  const env = { ...process.env };
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  if (!env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'common.gypi'))) {
+    env.npm_config_nodedir = prefix;
+  }
+  return env;
+}
+
 let built; // the .node to publish
 if (fromBuild) {
   built = path.join(release, 'unimrg.node');
@@ -46,7 +59,7 @@ if (fromBuild) {
   // both are renamed or removed below.
   const ours = (f) => variant.parseVariantFile(f) !== null;
   const bin = require.resolve('prebuildify/bin.js', { paths: [root] });
-  const r = spawnSync(process.execPath, [bin, '--napi', '--strip', '--tag-libc', '--out', out], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [bin, '--napi', '--strip', '--tag-libc', '--out', out], { cwd: root, stdio: 'inherit', env: nodeGypEnv() });
   if (r.status !== 0) process.exit(r.status === null ? 1 : r.status);
   const made = fs.readdirSync(dir).filter((f) => f.endsWith('.node') && !ours(f));
   if (made.length !== 1) {
