@@ -167,6 +167,18 @@ describe('downstream install from the packed tarball, without compilers', () => 
     }));
   }, 3 * MINUTES);
 
+  dtest('plain require, the unimrg/torch subpath and an ES module import give the same torch', () => {
+    expect(app).toBeDefined();
+    fs.writeFileSync(path.join(app, 'forms.mjs'), [
+      "import { torch } from 'unimrg';",
+      "import { torch as fromSubpath } from 'unimrg/torch';",
+      "import { createRequire } from 'node:module';",
+      'const required = createRequire(import.meta.url)(\'unimrg\');',
+      'console.log(JSON.stringify({ same: torch === fromSubpath && torch === required.torch, sum: torch.tensor([1, 2]).add(1).sum().item() }));',
+    ].join('\n'));
+    expect(JSON.parse(ok(run(process.execPath, ['forms.mjs'], { cwd: app, env }), 'node forms.mjs'))).toEqual({ same: true, sum: 5 });
+  }, 2 * MINUTES);
+
   dtest('unimrg doctor, as installed, reports the prebuild and the libtorch found', () => {
     expect(app).toBeDefined();
     const r = JSON.parse(ok(run(path.join(app, 'node_modules', '.bin', 'unimrg'), ['doctor', '--json'], { cwd: app, env }), 'unimrg doctor'));
