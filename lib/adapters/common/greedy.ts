@@ -67,7 +67,11 @@ export function greedyAnswers(tok: TextTokenizer, f: BatchFormat, images: Tensor
     for (let step = 0; step < maxNew && done.includes(false); step++) {
       const next = tidy(() => {
         const p = promptTensors(rows.map((r, b) => ({ ids: [...r.ids, ...out[b]], conditionMask: r.conditionMask })), tok.padId, images.device);
-        return Array.from(nextLogits(p, images).argmax(-1).toArray() as BigInt64Array, Number);
+        // The text head may be wider than the tokenizer (mar-diffusion's presets fix its size; Hugging
+        // Face pads vocabularies): ids past the tokenizer's cannot be decoded, so they are never chosen.
+        const logits = nextLogits(p, images);
+        const V = Math.min(logits.shape[1], tok.vocabSize);
+        return Array.from(logits.narrow(-1, 0, V).argmax(-1).toArray() as BigInt64Array, Number);
       });
       next.forEach((id, b) => {
         if (done[b]) return;

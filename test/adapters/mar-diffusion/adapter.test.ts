@@ -214,6 +214,25 @@ describe('the tiny adapter', () => {
     for (const s of a) expect(typeof s).toBe('string');
   });
 
+  test('answer() never picks an id the tokenizer cannot decode (the preset head is wider than the vocabulary)', () => {
+    const w = ad.model.llm.lmHead.weight;
+    const V = ad.tokenizer.vocabSize;
+    expect(w.shape[0]).toBeGreaterThan(V); // tiny: 128 rows, 112 words
+    const saved = torch.noGrad(() => torch.keep(w.clone()));
+    try {
+      // Every word scores 0; the rows past the vocabulary score ±20·|h|, so some row past it wins.
+      torch.noGrad(() => torch.tidy(() => {
+        w.narrow(0, 0, V).zero_();
+        w.narrow(0, V, w.shape[0] - V).copy_(torch.randn([w.shape[0] - V, w.shape[1]]).mul(20));
+      }));
+      const a = ad.answer(mixed.conditionImages.narrow(0, 0, 2), ['What color is the cube?', 'How many objects are there?'], { maxNewTokens: 2 });
+      expect(a).toHaveLength(2);
+    } finally {
+      torch.noGrad(() => w.copy_(saved));
+      saved.dispose();
+    }
+  });
+
   test('bad inputs give clear errors', () => {
     const small = torch.zeros([1, 3, 32, 32]);
     try {
