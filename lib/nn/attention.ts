@@ -12,6 +12,7 @@ import { tidy } from '../torch/scope';
 import { Tensor } from '../torch/tensor';
 import { Linear, type FactoryOpts } from './linear';
 import { Module } from './module';
+import type { LayerKV } from './kv-cache';
 import { applyRotary, type RotaryTables } from './rotary';
 
 export interface AttentionConfig extends FactoryOpts {
@@ -38,6 +39,12 @@ export interface AttentionInputs {
   rotary?: RotaryTables | null;
   /** Keys and values from another sequence [B, S, dim] (cross-attention; never causal). */
   context?: Tensor | null;
+  /**
+   * Incremental decoding: the keys and values of earlier positions, extended with this call's.
+   * x then holds only the new positions; rotary tables must be for those positions. Not with
+   * context or an attention mask.
+   */
+  cache?: LayerKV | null;
 }
 
 const sdpa = op('scaled_dot_product_attention');
@@ -134,11 +141,23 @@ export class Attention extends Module {
         q = applyRotary(q, o.rotary);
         k = applyRotary(k, o.rotary);
       }
+      let v1 = v0;
+      let causal = o.context ? false : (o.causal ?? this.config.causal ?? true);
+      let bias = o.attentionMask ? attentionBias(T, S, { causal, attentionMask: o.attentionMask, dtype: q.dtype, device: q.device }) : null;
+      if (o.cache) {
+        if (o.context || o.attentionMask) throw new Error('Attention: a key/value cache takes neither context nor an attention mask');
+        const past = o.cache.length;
+        ({ k, v: v1 } = o.cache.append(k, v0));
+        // libtorch's is_causal aligns the mask to the first key; with earlier keys cached the new
+        // queries sit at the end: one query sees every key, several need the end-aligned bias.
+        if (past > 0 && causal) {
+          if (T > 1) bias = attentionBias(T, past + T, { causal: true, dtype: q.dtype, device: q.device });
+          causal = false;
+        }
+      }
       const rep = this.numHeads / this.numKvHeads;
       k = repeatKv(k, rep);
-      const v = repeatKv(v0, rep);
-      const causal = o.context ? false : (o.causal ?? this.config.causal ?? true);
-      const bias = o.attentionMask ? attentionBias(T, S, { causal, attentionMask: o.attentionMask, dtype: q.dtype, device: q.device }) : null;
+      const v = repeatKv(v1, rep);
       const p = this.training ? (this.config.dropout ?? 0) : 0;
       const out = attend(q, k, v, bias, { causal, dropoutP: p });
       return this.oProj.forward(out.transpose(1, 2).reshape(B, T, this.numHeads * this.headDim));

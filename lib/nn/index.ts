@@ -7,6 +7,7 @@ export { Dropout, ReLU, GELU, SiLU, Tanh, Sigmoid, Identity } from './activation
 export { RotaryEmbedding, applyRotary, rotateHalf, type RotaryTables } from './rotary';
 export { Attention, attend, attentionBias, repeatKv, maskValue, type AttentionConfig, type AttentionInputs } from './attention';
 export { SwiGLU, MLP } from './mlp';
+export { KVCache, LayerKV } from './kv-cache';
 export { TransformerBlock, DecoderModel, DecoderLM, type BlockConfig, type DecoderConfig } from './transformer';
 export { PatchEmbedding, ViTBlock, ViTEncoder, type ViTConfig } from './vit';
 export { Sequential, ModuleList } from './container';

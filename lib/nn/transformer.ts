@@ -5,6 +5,7 @@ import * as creation from '../torch/creation';
 import { tidy } from '../torch/scope';
 import type { Tensor } from '../torch/tensor';
 import { Attention, type AttentionInputs } from './attention';
+import type { KVCache } from './kv-cache';
 import { ModuleList } from './container';
 import { Embedding, Linear, type FactoryOpts } from './linear';
 import { MLP, SwiGLU } from './mlp';
@@ -85,12 +86,20 @@ export class DecoderModel extends Module {
    * Input embeddings [B, T, dim] → hidden states (Hugging Face's `inputs_embeds`): how unified
    * models put visual features at image positions of the sequence.
    */
-  forwardEmbeds(embeds: Tensor, o: { attentionMask?: Tensor | null; causal?: boolean } = {}): Tensor {
+  forwardEmbeds(embeds: Tensor, o: { attentionMask?: Tensor | null; causal?: boolean; cache?: KVCache | null } = {}): Tensor {
     return tidy(() => {
       const T = embeds.shape[1];
-      const rotary = this.rotary.forward(creation.arange(0, T, 1, { device: embeds.device as 'cpu' }));
+      // With a cache, embeds are the positions after the cached ones.
+      const start = o.cache?.length ?? 0;
+      if (o.cache && o.cache.layers.length !== this.layers.length) {
+        throw new Error(`DecoderModel: the cache has ${o.cache.layers.length} layers, the model ${this.layers.length}`);
+      }
+      const rotary = this.rotary.forward(creation.arange(start, start + T, 1, { device: embeds.device as 'cpu' }));
       let h = embeds;
-      for (const layer of this.layers) h = layer.forward(h, { rotary, attentionMask: o.attentionMask, causal: o.causal });
+      let i = 0;
+      for (const layer of this.layers) {
+        h = layer.forward(h, { rotary, attentionMask: o.attentionMask, causal: o.causal, cache: o.cache?.layers[i++] });
+      }
       return this.norm.forward(h);
     });
   }

@@ -14,6 +14,7 @@ import type { TextTokenizer } from '../../data/tokenizer/types';
 import { Rng } from '../../data/rng';
 import { checkTask, PROMPTS, type TaskKind } from '../../data/tasks/kinds';
 import type { TaskBatch } from '../../data/tasks/tensors';
+import { KVCache } from '../../nn/kv-cache';
 import { noGrad } from '../../torch/autograd';
 import * as creation from '../../torch/creation';
 import * as F from '../../torch/functional';
@@ -188,13 +189,17 @@ export class AutoregressiveVQAdapter implements Adapter {
         const S = rows.cond.length;
         const ids = creation.tensor(BigInt64Array.from(idRows.flat(), BigInt), { shape: [R, S], device });
         const cmask = creation.tensor(Uint8Array.from(condMaskRows.flatMap((r: Uint8Array) => Array.from(r))), { shape: [R, S], device }).to('bool');
-        const prefix = keep(placeAt(m.languageModel.model.embedTokens.forward(ids), cmask, feats));
-        let inputs = keep(m.genImageStart.view(1, 1, -1).expand(R, 1, -1).contiguous());
+        const prefix = placeAt(m.languageModel.model.embedTokens.forward(ids), cmask, feats);
+        // Every row has the same length and grows by one code per step: the first step runs the
+        // prompt and the image-start token, each later one only the previous code (key/value cache).
+        const lm = m.languageModel.model;
+        const cache = new KVCache(lm.layers.length);
+        let inputs = keep(F.cat([prefix, m.genImageStart.view(1, 1, -1).expand(R, 1, -1)], 1));
         try {
           for (let k = 0; k < N; k++) {
             const next = tidy(() => {
-              const seq = F.cat([prefix, inputs], 1);
-              const h = m.languageModel.model.forwardEmbeds(seq).select(1, S + k);
+              const out = lm.forwardEmbeds(inputs, { cache });
+              const h = out.select(1, out.shape[1] - 1);
               let logits = m.genHead.forward(h).float();
               if (guided) {
                 const c = logits.narrow(0, 0, B);
@@ -205,15 +210,15 @@ export class AutoregressiveVQAdapter implements Adapter {
             });
             for (let b = 0; b < B; b++) codes[b * N + k] = BigInt(next[b]);
             if (k === N - 1) break;
-            const grown = tidy(() => {
+            const code = tidy(() => {
               const c = creation.tensor(BigInt64Array.from(guided ? [...next, ...next] : next, BigInt), { shape: [R, 1], device });
-              return keep(F.cat([inputs, m.codeEmbeddings(c)], 1));
+              return keep(m.codeEmbeddings(c));
             });
             inputs.dispose();
-            inputs = grown;
+            inputs = code;
           }
         } finally {
-          prefix.dispose();
+          cache.dispose();
           inputs.dispose();
         }
         const ct = creation.tensor(codes, { shape: [B, N], device });
