@@ -41,8 +41,8 @@ export interface AttentionInputs {
   context?: Tensor | null;
   /**
    * Incremental decoding: the keys and values of earlier positions, extended with this call's.
-   * x then holds only the new positions; rotary tables must be for those positions. Not with
-   * context or an attention mask.
+   * x then holds only the new positions; rotary tables must be for those positions, and an
+   * attention mask covers every key, cached and new ([B, cached + T]). Not with context.
    */
   cache?: LayerKV | null;
 }
@@ -143,17 +143,22 @@ export class Attention extends Module {
       }
       let v1 = v0;
       let causal = o.context ? false : (o.causal ?? this.config.causal ?? true);
-      let bias = o.attentionMask ? attentionBias(T, S, { causal, attentionMask: o.attentionMask, dtype: q.dtype, device: q.device }) : null;
+      let past = 0;
       if (o.cache) {
-        if (o.context || o.attentionMask) throw new Error('Attention: a key/value cache takes neither context nor an attention mask');
-        const past = o.cache.length;
+        if (o.context) throw new Error('Attention: a key/value cache does not take context');
+        past = o.cache.length;
         ({ k, v: v1 } = o.cache.append(k, v0));
-        // libtorch's is_causal aligns the mask to the first key; with earlier keys cached the new
-        // queries sit at the end: one query sees every key, several need the end-aligned bias.
-        if (past > 0 && causal) {
-          if (T > 1) bias = attentionBias(T, past + T, { causal: true, dtype: q.dtype, device: q.device });
-          causal = false;
-        }
+      }
+      const keys = past + S;
+      if (o.attentionMask && o.attentionMask.shape[1] !== keys) {
+        throw new Error(`Attention: the attention mask covers ${o.attentionMask.shape[1]} keys, there are ${keys}${past ? ` (${past} cached)` : ''}`);
+      }
+      let bias = o.attentionMask ? attentionBias(T, keys, { causal, attentionMask: o.attentionMask, dtype: q.dtype, device: q.device }) : null;
+      // libtorch's is_causal aligns the mask to the first key; with earlier keys cached the new
+      // queries sit at the end: one query sees every key, several need the end-aligned bias.
+      if (past > 0 && causal) {
+        if (bias === null && T > 1) bias = attentionBias(T, keys, { causal: true, dtype: q.dtype, device: q.device });
+        causal = false;
       }
       const rep = this.numHeads / this.numKvHeads;
       k = repeatKv(k, rep);

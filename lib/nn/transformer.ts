@@ -86,15 +86,16 @@ export class DecoderModel extends Module {
    * Input embeddings [B, T, dim] → hidden states (Hugging Face's `inputs_embeds`): how unified
    * models put visual features at image positions of the sequence.
    */
-  forwardEmbeds(embeds: Tensor, o: { attentionMask?: Tensor | null; causal?: boolean; cache?: KVCache | null } = {}): Tensor {
+  forwardEmbeds(embeds: Tensor, o: { attentionMask?: Tensor | null; causal?: boolean; cache?: KVCache | null; positions?: Tensor | null } = {}): Tensor {
     return tidy(() => {
       const T = embeds.shape[1];
-      // With a cache, embeds are the positions after the cached ones.
+      // With a cache, embeds are the positions after the cached ones; rows whose padding sits on
+      // the left give their own positions ([B, T] int64).
       const start = o.cache?.length ?? 0;
       if (o.cache && o.cache.layers.length !== this.layers.length) {
         throw new Error(`DecoderModel: the cache has ${o.cache.layers.length} layers, the model ${this.layers.length}`);
       }
-      const rotary = this.rotary.forward(creation.arange(start, start + T, 1, { device: embeds.device as 'cpu' }));
+      const rotary = this.rotary.forward(o.positions ?? creation.arange(start, start + T, 1, { device: embeds.device as 'cpu' }));
       let h = embeds;
       let i = 0;
       for (const layer of this.layers) {

@@ -21,7 +21,7 @@ import * as F from '../../torch/functional';
 import { keep, tidy } from '../../torch/scope';
 import { Tensor } from '../../torch/tensor';
 import type { ImageCodec } from '../codecs/types';
-import { greedyAnswers, type PromptTensors } from '../common/greedy';
+import { greedyAnswers } from '../common/greedy';
 import { generationPrompt } from '../common/prompts';
 import { placeAt, scaleGrad, takeAt } from '../common/sequence';
 import type { Adapter, AnswerOptions, BatchFormat, ForwardOutput, GenerateOptions, LossTerm, TrainablePolicy } from '../types';
@@ -133,22 +133,10 @@ export class AutoregressiveVQAdapter implements Adapter {
     this.checkImages(images, 'answer', this.batchFormat.conditionSize);
     const feats = noGrad(() => keep(this.model.conditionFeatures(images)));
     try {
-      return greedyAnswers(this.tokenizer, this.batchFormat, images, questions, (p) => this.nextTextLogits(p, feats), opts);
+      return greedyAnswers(this.tokenizer, this.batchFormat, images, questions, { lm: this.model.languageModel, features: feats }, opts);
     } finally {
       feats.dispose();
     }
-  }
-
-  /** lm_head logits [B, V] at each row's last position. */
-  private nextTextLogits(p: PromptTensors, feats: Tensor): Tensor {
-    return tidy(() => {
-      const m = this.model.languageModel;
-      const embeds = placeAt(m.model.embedTokens.forward(p.ids), p.conditionMask, feats);
-      const hidden = m.model.forwardEmbeds(embeds);
-      const [B, , D] = hidden.shape;
-      const last = hidden.gather(1, p.last.view(B, 1, 1).expand(B, 1, D)).squeeze(1);
-      return m.lmHead.forward(last);
-    });
   }
 
   /**

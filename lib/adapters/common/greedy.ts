@@ -1,45 +1,18 @@
-// Greedy answers for evaluation, shared by every family: the family supplies one function that
-// gives the next-token logits at each row's last real position; this loop grows the rows until
-// each emits its end token (the template's: <|im_end|> for qwen, EOS for plain).
+// Greedy answers for evaluation, shared by every family: the family supplies its language model
+// and the condition features; this loop grows the rows until each emits its end token (the
+// template's: <|im_end|> for qwen, EOS for plain).
 import type { TextTokenizer } from '../../data/tokenizer/types';
-import * as creation from '../../torch/creation';
+import type { Linear } from '../../nn/linear';
+import { KVCache } from '../../nn/kv-cache';
+import type { DecoderModel } from '../../nn/transformer';
 import { noGrad } from '../../torch/autograd';
-import { tidy } from '../../torch/scope';
+import * as creation from '../../torch/creation';
+import * as F from '../../torch/functional';
+import { dispose, keep, tidy } from '../../torch/scope';
 import type { Tensor } from '../../torch/tensor';
 import type { AnswerOptions, BatchFormat } from '../types';
 import { questionPrompt } from './prompts';
-
-export interface PromptTensors {
-  /** int64 [B, L], right-padded. */
-  ids: Tensor;
-  /** bool [B, L] */
-  attentionMask: Tensor;
-  /** bool [B, L] */
-  conditionMask: Tensor;
-  /** int64 [B]: each row's last real position. */
-  last: Tensor;
-}
-
-/** Rows of ids (and condition masks) as right-padded tensors. */
-export function promptTensors(rows: { ids: number[]; conditionMask: ArrayLike<number> }[], padId: number, device: string): PromptTensors {
-  const B = rows.length;
-  const L = Math.max(...rows.map((r) => r.ids.length));
-  const ids = new BigInt64Array(B * L).fill(BigInt(padId));
-  const att = new Uint8Array(B * L);
-  const cond = new Uint8Array(B * L);
-  const last = new BigInt64Array(B);
-  rows.forEach((r, b) => {
-    r.ids.forEach((id, i) => { ids[b * L + i] = BigInt(id); att[b * L + i] = 1; cond[b * L + i] = r.conditionMask[i] ?? 0; });
-    last[b] = BigInt(r.ids.length - 1);
-  });
-  const d = { device: device as 'cpu' };
-  return tidy(() => ({
-    ids: creation.tensor(ids, { shape: [B, L], ...d }),
-    attentionMask: creation.tensor(att, { shape: [B, L], ...d }).to('bool'),
-    conditionMask: creation.tensor(cond, { shape: [B, L], ...d }).to('bool'),
-    last: creation.tensor(last, { shape: [B], ...d }),
-  }));
-}
+import { placeAt } from './sequence';
 
 export function stopIds(tok: TextTokenizer, f: BatchFormat): Set<number> {
   const s = new Set([tok.eosId]);
@@ -50,11 +23,21 @@ export function stopIds(tok: TextTokenizer, f: BatchFormat): Set<number> {
   return s;
 }
 
+/** The language model answers come from, and what goes in at the prompt's image placeholders. */
+export interface AnswerModel {
+  /** Hugging Face's LlamaForCausalLM layout: model (embed_tokens, layers, norm) and lm_head. */
+  lm: { model: DecoderModel; lmHead: Linear };
+  /** Condition-image features, written in order at the prompt's condition placeholders. */
+  features: Tensor;
+}
+
 /**
- * nextLogits(prompt, images) → [B, V] logits of the token after each row's last position.
+ * Greedy answers, one per image and question, with a key/value cache: the prompts, left-padded
+ * so that every row ends at the same column (each row keeps its own positions 0, 1, …), run
+ * once; then each step runs only the token each row chose.
  */
 export function greedyAnswers(tok: TextTokenizer, f: BatchFormat, images: Tensor, questions: string[],
-  nextLogits: (p: PromptTensors, images: Tensor) => Tensor, o: AnswerOptions = {}): string[] {
+  m: AnswerModel, o: AnswerOptions = {}): string[] {
   const B = images.shape[0];
   if (questions.length !== B) throw new RangeError(`answer: ${B} images but ${questions.length} questions`);
   const maxNew = o.maxNewTokens ?? 8;
@@ -63,22 +46,79 @@ export function greedyAnswers(tok: TextTokenizer, f: BatchFormat, images: Tensor
   const rows = questions.map((q) => questionPrompt(tok, f, q));
   const out: number[][] = rows.map(() => []);
   const done = rows.map(() => false);
+  const device = images.device as 'cpu';
+  const { model, lmHead } = m.lm;
+  // The text head may be wider than the tokenizer (mar-diffusion's presets fix its size; Hugging
+  // Face pads vocabularies): ids past the tokenizer's cannot be decoded, so they are never chosen.
+  const choose = (logits: Tensor) => tidy(() => {
+    const V = Math.min(logits.shape[1], tok.vocabSize);
+    return Array.from(logits.narrow(-1, 0, V).argmax(-1).toArray() as BigInt64Array, Number);
+  });
   noGrad(() => {
-    for (let step = 0; step < maxNew && done.includes(false); step++) {
-      const next = tidy(() => {
-        const p = promptTensors(rows.map((r, b) => ({ ids: [...r.ids, ...out[b]], conditionMask: r.conditionMask })), tok.padId, images.device);
-        // The text head may be wider than the tokenizer (mar-diffusion's presets fix its size; Hugging
-        // Face pads vocabularies): ids past the tokenizer's cannot be decoded, so they are never chosen.
-        const logits = nextLogits(p, images);
-        const V = Math.min(logits.shape[1], tok.vocabSize);
-        return Array.from(logits.narrow(-1, 0, V).argmax(-1).toArray() as BigInt64Array, Number);
+    const cache = new KVCache(model.layers.length);
+    let mask: Tensor | null = null;
+    let logits: Tensor | null = null;
+    try {
+      const p = leftPadded(rows, tok.padId, device);
+      mask = p.attentionMask;
+      logits = tidy(() => {
+        const embeds = placeAt(model.embedTokens.forward(p.ids), p.conditionMask, m.features);
+        const h = model.forwardEmbeds(embeds, { attentionMask: p.attentionMask, positions: p.positions, cache });
+        return keep(lmHead.forward(h.select(1, h.shape[1] - 1)));
       });
-      next.forEach((id, b) => {
-        if (done[b]) return;
-        if (stops.has(id)) done[b] = true;
-        else out[b].push(id);
-      });
+      dispose([p.ids, p.conditionMask, p.positions]);
+      for (let step = 0; ; step++) {
+        const next = choose(logits);
+        next.forEach((id, b) => {
+          if (done[b]) return;
+          if (stops.has(id)) done[b] = true;
+          else out[b].push(id);
+        });
+        if (step === maxNew - 1 || !done.includes(false)) break;
+        // Finished rows decode on (rows never see each other); their tokens are ignored.
+        const grown: Tensor = tidy(() => keep(F.cat([mask!, creation.ones([B, 1], { dtype: 'bool', device })], 1)));
+        mask.dispose();
+        mask = grown;
+        const stepLogits: Tensor = tidy(() => {
+          const ids = creation.tensor(BigInt64Array.from(next, BigInt), { shape: [B, 1], device });
+          const positions = creation.tensor(BigInt64Array.from(rows, (r) => BigInt(r.ids.length + step)), { shape: [B, 1], device });
+          const h = model.forwardEmbeds(model.embedTokens.forward(ids), { attentionMask: grown, positions, cache });
+          return keep(lmHead.forward(h.select(1, 0)));
+        });
+        logits.dispose();
+        logits = stepLogits;
+      }
+    } finally {
+      cache.dispose();
+      mask?.dispose();
+      logits?.dispose();
     }
   });
   return out.map((ids) => tok.decode(ids, { skipSpecial: true }).trim());
+}
+
+/** Prompt rows as left-padded tensors [B, L]: ids, attention and condition masks, positions. */
+function leftPadded(rows: { ids: number[]; conditionMask: ArrayLike<number> }[], padId: number, device: 'cpu') {
+  const B = rows.length;
+  const L = Math.max(...rows.map((r) => r.ids.length));
+  const ids = new BigInt64Array(B * L).fill(BigInt(padId));
+  const att = new Uint8Array(B * L);
+  const cond = new Uint8Array(B * L);
+  const pos = new BigInt64Array(B * L);
+  rows.forEach((r, b) => {
+    const off = L - r.ids.length;
+    r.ids.forEach((id, i) => {
+      const at = b * L + off + i;
+      ids[at] = BigInt(id);
+      att[at] = 1;
+      cond[at] = r.conditionMask[i] ?? 0;
+      pos[at] = BigInt(i);
+    });
+  });
+  return tidy(() => ({
+    ids: keep(creation.tensor(ids, { shape: [B, L], device })),
+    attentionMask: keep(creation.tensor(att, { shape: [B, L], device }).to('bool')),
+    conditionMask: keep(creation.tensor(cond, { shape: [B, L], device }).to('bool')),
+    positions: keep(creation.tensor(pos, { shape: [B, L], device })),
+  }));
 }

@@ -30,7 +30,7 @@ import { dispose, keep, tidy } from '../../torch/scope';
 import { Tensor } from '../../torch/tensor';
 import { createCodec } from '../codecs';
 import type { ImageCodec } from '../codecs/types';
-import { greedyAnswers, type PromptTensors } from '../common/greedy';
+import { greedyAnswers } from '../common/greedy';
 import { generationPrompt } from '../common/prompts';
 import { placeAt, scaleGrad, shiftTargets, takeAt } from '../common/sequence';
 import type { Adapter, AnswerOptions, BatchFormat, CreateOptions, ForwardOutput, GenerateOptions, LossTerm, TrainablePolicy } from '../types';
@@ -223,13 +223,7 @@ export class MarDiffusionAdapter implements Adapter {
     return this.evaluating(() => {
       const z = keep(tidy(() => m.visualFeatures(this.codec.encode(images), null).z));
       try {
-        return greedyAnswers(this.tokenizer, this.batchFormat, images, questions, (p: PromptTensors) => tidy(() => {
-          const [B, L] = p.ids.shape;
-          const embeds = placeAt(m.llm.model.embedTokens.forward(p.ids), p.conditionMask, z);
-          const hidden = m.llm.model.forwardEmbeds(embeds, { attentionMask: p.attentionMask }).reshape([B * L, -1]);
-          const idx = creation.arange(0, B, 1, { device: images.device as 'cpu' }).mul(L).add(p.last);
-          return m.llm.lmHead.forward(hidden.indexSelect(0, idx));
-        }), opts);
+        return greedyAnswers(this.tokenizer, this.batchFormat, images, questions, { lm: m.llm, features: z }, opts);
       } finally {
         z.dispose();
       }

@@ -165,12 +165,7 @@ export class QueryDiffusionAdapter implements Adapter {
     const m = this.model;
     const feats = noGrad(() => tidy(() => keep(m.conditionFeatures(images))));
     try {
-      return greedyAnswers(this.tokenizer, this.batchFormat, images, questions, (p) => tidy(() => {
-        const hidden = m.hidden({ ids: p.ids, attentionMask: p.attentionMask, conditionMask: p.conditionMask, generationMask: null, features: feats, generationRows: 0 });
-        const [B, , D] = hidden.shape;
-        const last = hidden.gather(1, p.last.view(B, 1, 1).expand(B, 1, D)).squeeze(1);
-        return m.llm.lmHead.forward(last);
-      }), opts);
+      return greedyAnswers(this.tokenizer, this.batchFormat, images, questions, { lm: m.llm, features: feats }, opts);
     } finally {
       dispose(feats);
     }
