@@ -8,7 +8,7 @@ import type { DecoderModel } from '../../nn/transformer';
 import { noGrad } from '../../torch/autograd';
 import * as creation from '../../torch/creation';
 import * as F from '../../torch/functional';
-import { dispose, keep, tidy } from '../../torch/scope';
+import { dispose, tidy } from '../../torch/scope';
 import type { Tensor } from '../../torch/tensor';
 import type { AnswerOptions, BatchFormat } from '../types';
 import { questionPrompt } from './prompts';
@@ -56,19 +56,17 @@ export function greedyAnswers(tok: TextTokenizer, f: BatchFormat, images: Tensor
   });
   noGrad(() => {
     const cache = new KVCache(model.layers.length);
-    let mask: Tensor | null = null;
-    let logits: Tensor | null = null;
+    // The attention mask (every key so far) and the next-token logits, carried from step to step.
+    let state: { mask: Tensor; logits: Tensor } | null = null;
     try {
-      const p = leftPadded(rows, tok.padId, device);
-      mask = p.attentionMask;
-      logits = tidy(() => {
+      state = tidy(() => {
+        const p = leftPadded(rows, tok.padId, device);
         const embeds = placeAt(model.embedTokens.forward(p.ids), p.conditionMask, m.features);
         const h = model.forwardEmbeds(embeds, { attentionMask: p.attentionMask, positions: p.positions, cache });
-        return keep(lmHead.forward(h.select(1, h.shape[1] - 1)));
+        return { mask: p.attentionMask, logits: lmHead.forward(h.select(1, h.shape[1] - 1)) };
       });
-      dispose([p.ids, p.conditionMask, p.positions]);
       for (let step = 0; ; step++) {
-        const next = choose(logits);
+        const next = choose(state.logits);
         next.forEach((id, b) => {
           if (done[b]) return;
           if (stops.has(id)) done[b] = true;
@@ -76,22 +74,19 @@ export function greedyAnswers(tok: TextTokenizer, f: BatchFormat, images: Tensor
         });
         if (step === maxNew - 1 || !done.includes(false)) break;
         // Finished rows decode on (rows never see each other); their tokens are ignored.
-        const grown: Tensor = tidy(() => keep(F.cat([mask!, creation.ones([B, 1], { dtype: 'bool', device })], 1)));
-        mask.dispose();
-        mask = grown;
-        const stepLogits: Tensor = tidy(() => {
+        const prev: { mask: Tensor; logits: Tensor } = state;
+        state = tidy(() => {
+          const mask = F.cat([prev.mask, creation.ones([B, 1], { dtype: 'bool', device })], 1);
           const ids = creation.tensor(BigInt64Array.from(next, BigInt), { shape: [B, 1], device });
           const positions = creation.tensor(BigInt64Array.from(rows, (r) => BigInt(r.ids.length + step)), { shape: [B, 1], device });
-          const h = model.forwardEmbeds(model.embedTokens.forward(ids), { attentionMask: grown, positions, cache });
-          return keep(lmHead.forward(h.select(1, 0)));
+          const h = model.forwardEmbeds(model.embedTokens.forward(ids), { attentionMask: mask, positions, cache });
+          return { mask, logits: lmHead.forward(h.select(1, 0)) };
         });
-        logits.dispose();
-        logits = stepLogits;
+        dispose(prev);
       }
     } finally {
       cache.dispose();
-      mask?.dispose();
-      logits?.dispose();
+      dispose(state);
     }
   });
   return out.map((ids) => tok.decode(ids, { skipSpecial: true }).trim());
@@ -115,10 +110,10 @@ function leftPadded(rows: { ids: number[]; conditionMask: ArrayLike<number> }[],
       pos[at] = BigInt(i);
     });
   });
-  return tidy(() => ({
-    ids: keep(creation.tensor(ids, { shape: [B, L], device })),
-    attentionMask: keep(creation.tensor(att, { shape: [B, L], device }).to('bool')),
-    conditionMask: keep(creation.tensor(cond, { shape: [B, L], device }).to('bool')),
-    positions: keep(creation.tensor(pos, { shape: [B, L], device })),
-  }));
+  return {
+    ids: creation.tensor(ids, { shape: [B, L], device }),
+    attentionMask: creation.tensor(att, { shape: [B, L], device }).to('bool'),
+    conditionMask: creation.tensor(cond, { shape: [B, L], device }).to('bool'),
+    positions: creation.tensor(pos, { shape: [B, L], device }),
+  };
 }
