@@ -1,6 +1,8 @@
 #include "dispatch.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <sstream>
 
@@ -52,6 +54,7 @@ ArgSpec make_arg_spec(const c10::Argument& a) {
     spec.fixed_len = a.N() ? *a.N() : 0;
   }
   spec.kind = kind_of(t);
+  spec.symint = t->kind() == c10::TypeKind::SymIntType;
   return spec;
 }
 
@@ -85,22 +88,61 @@ OpEntry* make_entry(c10::OperatorHandle handle) {
   throw UserError(op.name, "argument '" + a.name + "' (" + a.type_text + ") of " + op.name + ": " + why);
 }
 
+constexpr const char* kInt64Range = "-9223372036854775808..9223372036854775807";
+// SymInt (sizes) reserves the int64 values below -2^62 for its own encoding: refuse them here
+// rather than let libtorch read them as symbols ("Expected !is_symbolic()").
+constexpr int64_t kSymIntMin = -(int64_t(1) << 62);
+
+// A number as JavaScript would print it (shortest round-trip form; NaN, Infinity).
+std::string number_text(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+  char buf[32];
+  for (int precision = 15; precision <= 17; precision++) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  return buf;
+}
+
+// BigInts must fit int64 exactly: napi would hand back the low 64 bits (2n**70n -> 0).
+int64_t to_bigint(napi_env env, napi_value v, const OpEntry& op, const ArgSpec& a) {
+  int64_t i = 0;
+  if (!get_bigint_exact(env, v, &i)) {
+    arg_error(op, a, "value " + js_text(env, v) + "n is out of range for int64 (" + kInt64Range + ")");
+  }
+  return i;
+}
+
 int64_t to_int(napi_env env, napi_value v, const OpEntry& op, const ArgSpec& a) {
   napi_valuetype t = type_of(env, v);
+  int64_t i;
   if (t == napi_number) {
     double d = get_double(env, v);
-    if (!std::isfinite(d) || d != std::floor(d)) arg_error(op, a, "expected an integer, got " + std::to_string(d));
-    return static_cast<int64_t>(d);
+    if (!std::isfinite(d) || d != std::floor(d)) arg_error(op, a, "expected an integer, got " + number_text(d));
+    // 2^63 is exact in double; casting anything outside [-2^63, 2^63) is undefined behaviour.
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
+      arg_error(op, a, "value " + number_text(d) + " is out of range for int64 (" + kInt64Range + ")");
+    }
+    i = static_cast<int64_t>(d);
+  } else if (t == napi_bigint) {
+    i = to_bigint(env, v, op, a);
+  } else if (t == napi_boolean && a.kind == ValueKind::Int) {
+    i = get_bool(env, v) ? 1 : 0;
+  } else {
+    arg_error(op, a, std::string("expected an integer, got ") + type_name(t));
   }
-  if (t == napi_bigint) return get_bigint(env, v);
-  if (t == napi_boolean && a.kind == ValueKind::Int) return get_bool(env, v) ? 1 : 0;
-  arg_error(op, a, std::string("expected an integer, got ") + type_name(t));
+  if (a.symint && i < kSymIntMin) {
+    arg_error(op, a, "value " + std::to_string(i) + " is out of range for a size (" + std::to_string(kSymIntMin) +
+                         "..9223372036854775807)");
+  }
+  return i;
 }
 
 double to_double(napi_env env, napi_value v, const OpEntry& op, const ArgSpec& a) {
   napi_valuetype t = type_of(env, v);
   if (t == napi_number) return get_double(env, v);
-  if (t == napi_bigint) return static_cast<double>(get_bigint(env, v));
+  if (t == napi_bigint) return static_cast<double>(to_bigint(env, v, op, a));
   arg_error(op, a, std::string("expected a number, got ") + type_name(t));
 }
 
@@ -116,7 +158,7 @@ c10::Scalar to_scalar(napi_env env, napi_value v, const OpEntry& op, const ArgSp
       return c10::Scalar(d);
     }
     case napi_boolean: return c10::Scalar(get_bool(env, v));
-    case napi_bigint: return c10::Scalar(get_bigint(env, v));
+    case napi_bigint: return c10::Scalar(to_bigint(env, v, op, a));
     default: arg_error(op, a, std::string("expected a number, got ") + type_name(type_of(env, v)));
   }
 }
@@ -261,6 +303,7 @@ napi_value from_ivalue(napi_env env, const c10::IValue& v) {
   }
   if (v.isScalar()) {
     c10::Scalar s = v.toScalar();
+    if (s.isComplex()) throw std::runtime_error("an operator returned a complex number; complex values are not supported");
     return s.isBoolean() ? make_bool(env, s.toBool()) : make_double(env, s.toDouble());
   }
   if (v.isDevice()) return make_string(env, v.toDevice().str());
@@ -454,11 +497,18 @@ const char* dtype_name(c10::ScalarType t) {
 }
 
 c10::Device parse_device(const std::string& s) {
+  c10::Device d(c10::kCPU);
   try {
-    return c10::Device(s);
+    d = c10::Device(s);
   } catch (const c10::Error&) {
     throw UserError("", "unknown device '" + s + "' (expected 'cpu', 'cuda' or 'cuda:N')");
   }
+  // Said here in one sentence; libtorch's own message lists every dispatch key it has.
+  if (d.is_cuda() && !at::hasCUDA()) {
+    throw UserError("", "device '" + s + "' is not available: no CUDA GPU can be used here (torch.cuda.isAvailable() " +
+                            "is false; a CPU-only libtorch, or no GPU found)");
+  }
+  return d;
 }
 
 void register_dispatch(Napi::Env env, Napi::Object exports) {

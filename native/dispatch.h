@@ -20,6 +20,7 @@ struct ArgSpec {
   bool list = false;         // T[] (or T[N])
   bool optional_items = false;  // T?[]
   int64_t fixed_len = 0;     // N of int[N]: a single number is repeated N times
+  bool symint = false;       // SymInt / SymInt[]: sizes, whose int64 range is narrower
   bool kwarg_only = false;
   c10::optional<c10::IValue> default_value;
 };

@@ -75,15 +75,24 @@ napi_value run(napi_env env, napi_callback_info info, const Table (&table)[N], s
   }
 }
 
+// A handle argument; anything but a number is named as what it is, not as a disposed tensor.
+const at::Tensor& tensor_at(napi_env env, HandleTable& t, napi_value v, const char* op, const char* arg) {
+  const napi_valuetype type = type_of(env, v);
+  if (type != napi_number) {
+    throw UserError(op, std::string("argument '") + arg + "' of " + op + ": expected a Tensor, got " + type_name(type));
+  }
+  return t.get(get_int32(env, v));
+}
+
 napi_value unary(napi_env env, napi_callback_info info) {
   return run(env, info, kUnary, 1, [env](const UnaryOp& op, HandleTable& t, napi_value* argv) {
-    return op.fn(t.get(get_int32(env, argv[1])));
+    return op.fn(tensor_at(env, t, argv[1], op.name, "self"));
   });
 }
 
 napi_value binary(napi_env env, napi_callback_info info) {
   return run(env, info, kBinary, 2, [env](const BinaryOp& op, HandleTable& t, napi_value* argv) {
-    return op.fn(t.get(get_int32(env, argv[1])), t.get(get_int32(env, argv[2])));
+    return op.fn(tensor_at(env, t, argv[1], op.name, "self"), tensor_at(env, t, argv[2], op.name, "other"));
   });
 }
 

@@ -28,13 +28,27 @@ inline const char* type_name(napi_valuetype t) {
 inline double get_double(napi_env env, napi_value v) { double d = 0; napi_get_value_double(env, v, &d); return d; }
 inline int32_t get_int32(napi_env env, napi_value v) { int32_t i = -1; napi_get_value_int32(env, v, &i); return i; }
 inline bool get_bool(napi_env env, napi_value v) { bool b = false; napi_get_value_bool(env, v, &b); return b; }
-inline int64_t get_bigint(napi_env env, napi_value v) { int64_t i = 0; bool lossless; napi_get_value_bigint_int64(env, v, &i, &lossless); return i; }
+// A BigInt as int64; false when it does not fit (then *out holds wrapped bits: never use them).
+inline bool get_bigint_exact(napi_env env, napi_value v, int64_t* out) {
+  bool lossless = false;
+  return napi_get_value_bigint_int64(env, v, out, &lossless) == napi_ok && lossless;
+}
 inline std::string get_string(napi_env env, napi_value v) {
   size_t len = 0;
   napi_get_value_string_utf8(env, v, nullptr, 0, &len);
   std::string s(len, '\0');
   napi_get_value_string_utf8(env, v, s.data(), len + 1, &len);
   return s;
+}
+// String(v) as JavaScript writes it (a BigInt's decimal digits), for error messages.
+inline std::string js_text(napi_env env, napi_value v) {
+  napi_value s;
+  if (napi_coerce_to_string(env, v, &s) != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    return "?";
+  }
+  return get_string(env, s);
 }
 inline bool is_array(napi_env env, napi_value v) { bool b = false; napi_is_array(env, v, &b); return b; }
 inline uint32_t array_length(napi_env env, napi_value v) { uint32_t n = 0; napi_get_array_length(env, v, &n); return n; }

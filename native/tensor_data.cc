@@ -59,15 +59,42 @@ Napi::Value to_buffer(const Napi::CallbackInfo& info) {
   });
 }
 
+// item(h, bigint?): the single element as a number (boolean for bool), or exactly as a BigInt.
+// An integer outside JavaScript's safe range (|v| > 2^53 - 1) is refused as a number rather
+// than rounded: the BigInt path gives it exactly.
 Napi::Value item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, "item", [&]() -> Napi::Value {
+  const bool as_bigint = info.Length() > 1 && info[1].ToBoolean();
+  const char* name = as_bigint ? "itemBigInt" : "item";
+  return guarded(env, name, [&]() -> Napi::Value {
     const at::Tensor& t = tensor_arg(info, 0);
     if (t.numel() != 1) {
-      throw UserError("item", "item() needs a tensor with exactly one element, this one has " + std::to_string(t.numel()));
+      throw UserError(name, std::string(name) + "() needs a tensor with exactly one element, this one has " +
+                                std::to_string(t.numel()));
+    }
+    if (t.is_complex()) {
+      throw UserError(name, std::string(dtype_name(t.scalar_type())) + " tensors cannot be read: complex dtypes are "
+                            "not supported (torch.ops.aten.view_as_real(x) gives the (re, im) pairs as floats)");
+    }
+    const bool integral = at::isIntegralType(t.scalar_type(), /*includeBool=*/false);
+    if (as_bigint) {
+      if (!integral) {
+        throw UserError(name, std::string("itemBigInt() needs an integer tensor, this one is ") +
+                                  dtype_name(t.scalar_type()) + "; use item()");
+      }
+      return Napi::BigInt::New(env, t.item<int64_t>());
     }
     c10::Scalar s = t.item();
     if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
+    if (integral) {
+      constexpr int64_t kSafe = (int64_t(1) << 53) - 1;  // Number.MAX_SAFE_INTEGER
+      const int64_t v = s.toLong();
+      if (v > kSafe || v < -kSafe) {
+        throw UserError(name, "item(): " + std::to_string(v) + " (" + dtype_name(t.scalar_type()) +
+                                  ") is outside JavaScript's safe integer range (|v| <= 2^53 - 1) and would be "
+                                  "rounded; use itemBigInt() for the exact value");
+      }
+    }
     return Napi::Number::New(env, s.toDouble());
   });
 }

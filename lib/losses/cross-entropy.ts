@@ -3,6 +3,7 @@
 // compute the loss and its gradient in one pass. See docs/kernels.md for the contract.
 import { native } from '../native/binding';
 import type { Device, DType } from '../torch/dtype';
+import { handleOf } from '../torch/args';
 import { TorchError } from '../torch/errors';
 import { op } from '../torch/op';
 import { tidy } from '../torch/scope';
@@ -71,6 +72,12 @@ const INDEX: readonly DType[] = ['int64', 'int32'];
 
 function fail(name: string, message: string): never {
   throw new TorchError(`${name}: ${message}`, name);
+}
+
+/** Tensor arguments are tensors (not disposed ones: the native call says so). */
+function checkTensors(name: string, required: Record<string, unknown>, taskIds: unknown): void {
+  for (const [arg, v] of Object.entries(required)) handleOf(v, name, arg);
+  if (taskIds !== null) handleOf(taskIds, name, 'taskIds (or null)');
 }
 
 function checkScalars(name: string, o: CrossEntropyOptions): void {
@@ -182,6 +189,7 @@ function wrap(hs: number[], reduction: Reduction, targetShape: number[]): Multit
  */
 export function multitaskCrossEntropy(logits: Tensor, targets: Tensor, taskIds: Tensor | null, opts: CrossEntropyOptions = {}): MultitaskLoss {
   const name = 'multitaskCrossEntropy';
+  checkTensors(name, { logits, targets }, taskIds);
   checkScalars(name, opts);
   const reduction = opts.reduction ?? 'mean';
   return tidy(() => {
@@ -204,6 +212,8 @@ export function multitaskCrossEntropy(logits: Tensor, targets: Tensor, taskIds: 
 export function multitaskLinearCrossEntropy(hidden: Tensor, weight: Tensor, targets: Tensor, taskIds: Tensor | null,
   opts: LinearCrossEntropyOptions = {}): MultitaskLoss {
   const name = 'multitaskLinearCrossEntropy';
+  checkTensors(name, { hidden, weight, targets }, taskIds);
+  if (opts.bias != null) handleOf(opts.bias, name, 'bias');
   checkScalars(name, opts);
   const reduction = opts.reduction ?? 'mean';
   if ((reduction as string) === 'none') {

@@ -3,6 +3,7 @@
 // weighted over tasks, with the gradient computed in the forward pass. See docs/diffusion-loss.md.
 import { native } from '../native/binding';
 import type { Device } from '../torch/dtype';
+import { handleOf } from '../torch/args';
 import { TorchError } from '../torch/errors';
 import { op } from '../torch/op';
 import { Tensor } from '../torch/tensor';
@@ -54,7 +55,9 @@ function fail(message: string): never {
  * mask and denominators are constants: passing ones that require grad is an error.
  */
 export function multitaskDiffusionLoss(pred: Tensor, target: Tensor, taskIds: Tensor, opts: MultitaskDiffusionLossOptions): MultitaskDiffusionLossResult {
+  for (const [arg, v] of [['pred', pred], ['target', target], ['taskIds', taskIds]] as const) handleOf(v, OP, arg);
   if (opts === undefined || opts === null || opts.weights === undefined) fail('options.weights (one weight per task) is required');
+  if (opts.mask != null) handleOf(opts.mask, OP, 'mask');
   const repeat = opts.repeat ?? 1;
   if (!Number.isInteger(repeat) || repeat < 1) fail(`repeat (noise draws per token) must be an integer >= 1, got ${repeat}`);
   const ps = pred.shape;
@@ -108,6 +111,8 @@ function vector(v: Tensor | number[], name: string, device: string, predDtype: s
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
     fail(`${name} must be a tensor or an array of finite numbers`);
   }
+  // Free to check on the host; tensors are checked by the op (see native/kernels/nonnegative.h).
+  if (name === 'denominators' && v.some((x) => x < 0)) fail(`denominators must be >= 0, got [${v.join(', ')}]`);
   const t = creation.tensor(v, { dtype: predDtype === 'float64' ? 'float64' : 'float32', device: device as Device });
   made.push(t);
   return t;

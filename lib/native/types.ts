@@ -41,6 +41,7 @@ export interface NativeAddon {
   fromBuffer(data: ArrayBufferView, shape: number[], dtype: string): Handle;
   toBuffer(h: Handle): ArrayBuffer;
   item(h: Handle): number | boolean;
+  item(h: Handle, bigint: true): bigint;
   shape(h: Handle): number[];
   strides(h: Handle): number[];
   dtype(h: Handle): string;

@@ -1,5 +1,6 @@
 // Autograd entry points beyond Tensor.backward(): grad mode and torch.autograd.grad.
 import { native } from '../native/binding';
+import { handleOf as H, optionalHandle as Opt } from './args';
 import { TorchError } from './errors';
 import { Tensor } from './tensor';
 
@@ -29,14 +30,17 @@ export interface GradOptions { retainGraph?: boolean; createGraph?: boolean; all
 function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], gradOutputs?: (Tensor | null)[] | Tensor | null, o: GradOptions = {}): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const ins = Array.isArray(inputs) ? inputs : [inputs];
-  const gos = gradOutputs == null ? null : (Array.isArray(gradOutputs) ? gradOutputs : [gradOutputs]).map((g) => g?._h ?? null);
-  const hs = native.autogradGrad(outs.map((t) => t._h), ins.map((t) => t._h), gos, o.retainGraph, o.createGraph ?? false, o.allowUnused ?? false);
+  const gos = gradOutputs == null ? null
+    : (Array.isArray(gradOutputs) ? gradOutputs : [gradOutputs]).map((g, i) => Opt(g, 'autograd.grad', `gradOutputs[${i}]`));
+  const hs = native.autogradGrad(outs.map((t, i) => H(t, 'autograd.grad', `outputs[${i}]`)),
+    ins.map((t, i) => H(t, 'autograd.grad', `inputs[${i}]`)), gos, o.retainGraph, o.createGraph ?? false, o.allowUnused ?? false);
   return hs.map((h) => (h === null ? null : new Tensor(h)));
 }
 
 /** backward over several outputs at once. */
 function backward(tensors: Tensor[], gradTensors?: (Tensor | null)[], o: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
-  native.backward(tensors.map((t) => t._h), gradTensors ? gradTensors.map((g) => g?._h ?? null) : null, o.retainGraph, o.createGraph ?? false);
+  native.backward(tensors.map((t, i) => H(t, 'autograd.backward', `tensors[${i}]`)),
+    gradTensors ? gradTensors.map((g, i) => Opt(g, 'autograd.backward', `gradTensors[${i}]`)) : null, o.retainGraph, o.createGraph ?? false);
 }
 
 export const autograd = { grad, backward };

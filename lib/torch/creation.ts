@@ -1,8 +1,11 @@
 // Creating tensors: from JS data, and the factory functions of PyTorch.
 import { native } from '../native/binding';
 import { checkDtype, dtypeOfArray, type Device, type DType } from './dtype';
+import { handleOf } from './args';
 import { TorchError } from './errors';
+import { checkIntRange, isIntDType } from './int-range';
 import { op } from './op';
+import { checkShape } from './shape';
 import { type NestedArray, Tensor } from './tensor';
 
 export interface TensorOptions {
@@ -52,10 +55,6 @@ function flatten(data: NestedArray, shape: number[], d: number, out: (number | b
   for (const x of data) flatten(x, shape, d + 1, out);
 }
 
-const INT_RANGE = {
-  int64: [-(2 ** 63), 2 ** 63 - 1], int32: [-(2 ** 31), 2 ** 31 - 1], int16: [-32768, 32767], int8: [-128, 127], uint8: [0, 255],
-} as const;
-
 /**
  * A tensor from nested arrays or a TypedArray (copied). Numbers default to float32, booleans
  * to bool, bigints to int64; a TypedArray keeps its own dtype. A Uint16Array holds the raw bits
@@ -66,7 +65,7 @@ export function tensor(data: NestedArray | ArrayBufferView, opts: TensorOptions 
   let h: number;
   let natural: DType;
   if (ArrayBuffer.isView(data)) {
-    const shape = opts.shape ?? [(data as unknown as { length: number }).length];
+    const shape = opts.shape === undefined ? [(data as unknown as { length: number }).length] : checkShape(opts.shape, 'tensor');
     if (data instanceof Uint16Array) {
       if (want !== 'float16' && want !== 'bfloat16') {
         throw new TorchError('a Uint16Array holds raw float16/bfloat16 bits: pass { dtype: "float16" } or { dtype: "bfloat16" }', 'tensor');
@@ -86,16 +85,22 @@ export function tensor(data: NestedArray | ArrayBufferView, opts: TensorOptions 
     if (!flat.every((x) => typeof x === kind)) throw new TorchError('tensor data mixes numbers, booleans and bigints', 'tensor');
     let buf: ArrayBufferView;
     if (kind === 'boolean') { natural = 'bool'; buf = Uint8Array.from(flat as boolean[], (b) => (b ? 1 : 0)); }
-    else if (kind === 'bigint') { natural = 'int64'; buf = BigInt64Array.from(flat as bigint[]); }
+    else if (kind === 'bigint' && (want === 'float64' || want === 'float32' || want === 'float16' || want === 'bfloat16')) {
+      // As PyTorch: big integers to a float dtype are rounded, not refused.
+      natural = 'float64'; buf = Float64Array.from(flat as bigint[], Number);
+    } else if (kind === 'bigint') {
+      // BigInt64Array.from keeps the low 64 bits (2n**70n -> 0): refuse what the dtype cannot hold.
+      checkIntRange(flat as bigint[], isIntDType(want) ? want : 'int64', 'tensor');
+      natural = 'int64'; buf = BigInt64Array.from(flat as bigint[]);
+    }
     else if (want === 'float64') { natural = 'float64'; buf = Float64Array.from(flat as number[]); }
-    else if (want === 'int64' || want === 'int32' || want === 'int16' || want === 'int8' || want === 'uint8') {
-      if (!(flat as number[]).every(Number.isInteger)) throw new TorchError(`integer dtype ${want} needs integer data`, 'tensor');
-      const [lo, hi] = INT_RANGE[want];
-      const bad = (flat as number[]).find((x) => x < lo || x > hi);
-      if (bad !== undefined) throw new TorchError(`value ${bad} cannot be converted to type ${want} without overflow`, 'tensor');
+    else if (isIntDType(want)) {
+      const frac = (flat as number[]).find((x) => !Number.isInteger(x));
+      if (frac !== undefined) throw new TorchError(`integer dtype ${want} needs integer data, got ${frac}`, 'tensor');
+      checkIntRange(flat as number[], want, 'tensor');
       natural = 'int64'; buf = BigInt64Array.from(flat as number[], (x) => BigInt(x));
     } else { natural = 'float32'; buf = Float32Array.from(flat as number[]); }
-    const s = opts.shape ?? shape;
+    const s = opts.shape === undefined ? shape : checkShape(opts.shape, 'tensor');
     h = native.fromBuffer(buf, s, natural);
   }
   let t = new Tensor(h);
@@ -107,7 +112,8 @@ export function tensor(data: NestedArray | ArrayBufferView, opts: TensorOptions 
   return finish(t, opts);
 }
 
-const dims = (shape: number | number[]) => (typeof shape === 'number' ? [shape] : shape);
+/** Creation functions take f(3) or f([2, 3]); sizes are checked here (see shape.ts). */
+const dims = (shape: number | number[], name: string) => checkShape(shape, name);
 const O = {
   zeros: op('zeros'), ones: op('ones'), full: op('full'), empty: op('empty', 'memory_format'),
   arange: op('arange', 'start_step'), linspace: op('linspace'), eye: op('eye', 'm'),
@@ -122,35 +128,44 @@ function factory(o: ReturnType<typeof op>, pre: unknown[], opts: FactoryOptions,
   return t;
 }
 
-export const zeros = (shape: number | number[], opts: FactoryOptions = {}) => factory(O.zeros, [dims(shape)], opts);
-export const ones = (shape: number | number[], opts: FactoryOptions = {}) => factory(O.ones, [dims(shape)], opts);
-/** Filled with value; float32 unless opts.dtype says otherwise (JS has no int/float distinction). */
-export const full = (shape: number | number[], value: number | boolean, opts: FactoryOptions = {}) =>
-  factory(O.full, [dims(shape), value], opts, typeof value === 'boolean' ? 'bool' : 'float32');
+export const zeros = (shape: number | number[], opts: FactoryOptions = {}) => factory(O.zeros, [dims(shape, 'zeros')], opts);
+export const ones = (shape: number | number[], opts: FactoryOptions = {}) => factory(O.ones, [dims(shape, 'ones')], opts);
+/**
+ * Filled with value; float32 for a number unless opts.dtype says otherwise (JS has no int/float
+ * distinction), bool for a boolean, int64 for a bigint (exact; refused beyond int64).
+ */
+export const full = (shape: number | number[], value: number | boolean | bigint, opts: FactoryOptions = {}) =>
+  factory(O.full, [dims(shape, 'full'), value], opts, typeof value === 'boolean' ? 'bool' : typeof value === 'bigint' ? 'int64' : 'float32');
 export const empty = (shape: number | number[], opts: FactoryOptions = {}) => {
   const dtype = opts.dtype === undefined ? 'float32' : checkDtype(opts.dtype);
-  const t = new Tensor(call(O.empty.id, dims(shape), dtype, null, opts.device ?? null, null, null));
+  const t = new Tensor(call(O.empty.id, dims(shape, 'empty'), dtype, null, opts.device ?? null, null, null));
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
 };
-/** arange(end) or arange(start, end, step); int64 when every bound is an integer, as PyTorch. */
-export function arange(start: number, end?: number, step = 1, opts: FactoryOptions = {}): Tensor {
+/**
+ * arange(end) or arange(start, end, step); int64 when every bound is an integer (a whole number
+ * or a bigint), as PyTorch; bigints beyond int64 are refused.
+ */
+export function arange(start: number | bigint, end?: number | bigint, step: number | bigint = 1, opts: FactoryOptions = {}): Tensor {
   if (end === undefined) { end = start; start = 0; }
-  if (step === 0) throw new TorchError('arange: step must be non-zero', 'arange');
-  const ints = [start, end, step].every(Number.isInteger);
-  return factory(O.arange, [start, end, step], opts, ints ? 'int64' : 'float32');
+  if (step === 0 || step === 0n) throw new TorchError('arange: step must be non-zero', 'arange');
+  const bounds = [start, end, step];
+  const bigs = bounds.filter((b): b is bigint => typeof b === 'bigint');
+  if (bigs.length > 0) checkIntRange(bigs, 'int64', 'arange');
+  const ints = bounds.every((b) => typeof b === 'bigint' || Number.isInteger(b));
+  return factory(O.arange, bounds, opts, ints ? 'int64' : 'float32');
 }
 export const linspace = (start: number, end: number, steps: number, opts: FactoryOptions = {}) =>
   factory(O.linspace, [start, end, steps], opts);
 export const eye = (n: number, m?: number, opts: FactoryOptions = {}) => factory(O.eye, [n, m ?? n], opts);
-export const rand = (shape: number | number[], opts: FactoryOptions = {}) => factory(O.rand, [dims(shape)], opts);
-export const randn = (shape: number | number[], opts: FactoryOptions = {}) => factory(O.randn, [dims(shape)], opts);
+export const rand = (shape: number | number[], opts: FactoryOptions = {}) => factory(O.rand, [dims(shape, 'rand')], opts);
+export const randn = (shape: number | number[], opts: FactoryOptions = {}) => factory(O.randn, [dims(shape, 'randn')], opts);
 /** Integers uniformly drawn from [low, high); int64 by default. */
 export const randint = (low: number, high: number, shape: number | number[], opts: FactoryOptions = {}) =>
-  factory(O.randint, [low, high, dims(shape)], opts, 'int64');
+  factory(O.randint, [low, high, dims(shape, 'randint')], opts, 'int64');
 
 function like(o: ReturnType<typeof op>, t: Tensor, pre: unknown[], opts: FactoryOptions): Tensor {
-  const out = new Tensor(call(o.id, t._h, ...pre, opts.dtype === undefined ? null : checkDtype(opts.dtype), null, opts.device ?? null, null, null));
+  const out = new Tensor(call(o.id, handleOf(t, o.name, 'self'), ...pre, opts.dtype === undefined ? null : checkDtype(opts.dtype), null, opts.device ?? null, null, null));
   if (opts.requiresGrad) out.requiresGrad = true;
   return out;
 }

@@ -1,6 +1,7 @@
 // Functional ops (torch.*, torch.nn.functional.*) over the dispatcher.
 import { native } from '../native/binding';
 import type { DType } from './dtype';
+import { handleOf as H, handleOrScalar as S, optionalHandle as Opt } from './args';
 import { TorchError } from './errors';
 import { op } from './op';
 import { Tensor, type TensorOrScalar } from './tensor';
@@ -19,42 +20,46 @@ const O = {
   sdpa: op('scaled_dot_product_attention'), maximum: op('maximum'), minimum: op('minimum'),
 };
 
-const handles = (ts: Tensor[]) => ts.map((t) => t._h);
+function handles(ts: Tensor[], name: string): number[] {
+  if (!Array.isArray(ts)) H(ts, name, 'tensors'); // names what was passed instead of an array
+  return ts.map((t, i) => H(t, name, `tensors[${i}]`));
+}
 
-export function cat(tensors: Tensor[], dim = 0): Tensor { return new Tensor(call(O.cat.id, handles(tensors), dim)); }
-export function stack(tensors: Tensor[], dim = 0): Tensor { return new Tensor(call(O.stack.id, handles(tensors), dim)); }
+export function cat(tensors: Tensor[], dim = 0): Tensor { return new Tensor(call(O.cat.id, handles(tensors, 'cat'), dim)); }
+export function stack(tensors: Tensor[], dim = 0): Tensor { return new Tensor(call(O.stack.id, handles(tensors, 'stack'), dim)); }
 
 /** Elements of x where condition holds, else of y (either may be a number). */
 export function where(condition: Tensor, x: TensorOrScalar, y: TensorOrScalar): Tensor {
-  const c = condition._h;
-  if (typeof x === 'object' && typeof y === 'object') return new Tensor(call(O.whereT.id, c, x._h, y._h));
-  if (typeof x === 'object') return new Tensor(call(O.whereTS.id, c, x._h, y));
-  if (typeof y === 'object') return new Tensor(call(O.whereST.id, c, x, y._h));
+  const c = H(condition, 'where', 'condition');
+  if (typeof x === 'object' && typeof y === 'object') return new Tensor(call(O.whereT.id, c, S(x, 'where', 'x'), S(y, 'where', 'y')));
+  if (typeof x === 'object') return new Tensor(call(O.whereTS.id, c, S(x, 'where', 'x'), y));
+  if (typeof y === 'object') return new Tensor(call(O.whereST.id, c, x, S(y, 'where', 'y')));
   return new Tensor(call(O.whereSS.id, c, x, y));
 }
 
-export const maximum = (a: Tensor, b: Tensor) => new Tensor(call(O.maximum.id, a._h, b._h));
-export const minimum = (a: Tensor, b: Tensor) => new Tensor(call(O.minimum.id, a._h, b._h));
+export const maximum = (a: Tensor, b: Tensor) => new Tensor(call(O.maximum.id, H(a, 'maximum', 'a'), H(b, 'maximum', 'b')));
+export const minimum = (a: Tensor, b: Tensor) => new Tensor(call(O.minimum.id, H(a, 'minimum', 'a'), H(b, 'minimum', 'b')));
 export const softmax = (x: Tensor, dim: number, opts: { dtype?: DType } = {}) => x.softmax(dim, opts);
 export const logSoftmax = (x: Tensor, dim: number, opts: { dtype?: DType } = {}) => x.logSoftmax(dim, opts);
 
 export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
-  return new Tensor(call(O.layerNorm.id, x._h, normalizedShape, weight?._h ?? null, bias?._h ?? null, eps, true));
+  return new Tensor(call(O.layerNorm.id, H(x, 'layerNorm', 'x'), normalizedShape, Opt(weight, 'layerNorm', 'weight'),
+    Opt(bias, 'layerNorm', 'bias'), eps, true));
 }
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (p < 0 || p > 1) throw new TorchError(`dropout probability must be in [0, 1], got ${p}`, 'dropout');
-  return new Tensor(call(O.dropout.id, x._h, p, training));
+  return new Tensor(call(O.dropout.id, H(x, 'dropout', 'x'), p, training));
 }
 /** Rows of weight picked by indices (int64). */
 export function embedding(indices: Tensor, weight: Tensor, paddingIdx = -1): Tensor {
-  return new Tensor(call(O.embedding.id, weight._h, indices._h, paddingIdx, false, false));
+  return new Tensor(call(O.embedding.id, H(weight, 'embedding', 'weight'), H(indices, 'embedding', 'indices'), paddingIdx, false, false));
 }
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  return new Tensor(call(O.linear.id, x._h, weight._h, bias?._h ?? null));
+  return new Tensor(call(O.linear.id, H(x, 'linear', 'x'), H(weight, 'linear', 'weight'), Opt(bias, 'linear', 'bias')));
 }
 export interface Conv2dOptions { stride?: number | number[]; padding?: number | number[]; dilation?: number | number[]; groups?: number }
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {
-  return new Tensor(call(O.conv2d.id, x._h, weight._h, bias?._h ?? null, o.stride ?? 1, o.padding ?? 0, o.dilation ?? 1, o.groups ?? 1));
+  return new Tensor(call(O.conv2d.id, H(x, 'conv2d', 'x'), H(weight, 'conv2d', 'weight'), Opt(bias, 'conv2d', 'bias'), o.stride ?? 1, o.padding ?? 0, o.dilation ?? 1, o.groups ?? 1));
 }
 
 export interface InterpolateOptions {
@@ -65,6 +70,7 @@ export interface InterpolateOptions {
 }
 /** Resizes a [N, C, H, W] tensor. */
 export function interpolate(x: Tensor, o: InterpolateOptions): Tensor {
+  H(x, 'interpolate', 'x');
   if (x.dim() !== 4) throw new TorchError(`interpolate expects a 4-D [N, C, H, W] tensor, got ${x.dim()}-D`, 'interpolate');
   if ((o.size === undefined) === (o.scaleFactor === undefined)) {
     throw new TorchError('interpolate needs exactly one of size and scaleFactor', 'interpolate');
@@ -90,6 +96,7 @@ export function interpolate(x: Tensor, o: InterpolateOptions): Tensor {
 
 /** Pads the last dimensions: pad = [left, right, top, bottom, ...] as in PyTorch. */
 export function pad(x: Tensor, padding: number[], mode: 'constant' | 'reflect' | 'replicate' = 'constant', value = 0): Tensor {
+  H(x, 'pad', 'x');
   if (padding.length % 2 !== 0) throw new TorchError('padding must have an even number of entries', 'pad');
   if (mode === 'constant') return new Tensor(call(O.constantPad.id, x._h, padding, value));
   const pairs = padding.length / 2;
@@ -108,7 +115,8 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, o: At
   const dropoutP = o.dropoutP ?? 0;
   const scaleGiven = o.scale !== undefined;
   if (O.sdpa.exists && (!scaleGiven || O.sdpa.schema.args.some((a) => a.name === 'scale'))) {
-    const args: unknown[] = [q._h, k._h, v._h, o.attnMask?._h ?? null, dropoutP, o.isCausal ?? false];
+    const n = 'scaledDotProductAttention';
+    const args: unknown[] = [H(q, n, 'q'), H(k, n, 'k'), H(v, n, 'v'), Opt(o.attnMask, n, 'attnMask'), dropoutP, o.isCausal ?? false];
     if (scaleGiven) args.push(o.scale);
     return new Tensor(call(O.sdpa.id, ...args));
   }

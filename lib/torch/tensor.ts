@@ -1,7 +1,8 @@
 // The Tensor class: a plain object around an integer handle into the native slot table.
 // Methods are thin: one crossing into libtorch's dispatcher per op.
 import { native } from '../native/binding';
-import { arrayTypeOf, checkDtype, type Device, type DType, type TypedArray } from './dtype';
+import { handleOf as H, handleOrScalar as S } from './args';
+import { arrayTypeOf, checkDtype, dtypes, type Device, type DType, type TypedArray } from './dtype';
 import { TorchError } from './errors';
 import { B, U } from './fast';
 import { formatTensor } from './format';
@@ -12,7 +13,7 @@ const call = native.call;
 const unary = native.unary;
 const binary = native.binary;
 
-export type Scalar = number | boolean;
+export type Scalar = number | boolean | bigint;
 export type TensorOrScalar = Tensor | Scalar;
 export type NestedArray = number | boolean | bigint | NestedArray[];
 
@@ -92,12 +93,12 @@ export class Tensor {
     const h = native.grad(this._h);
     return h === null ? null : new Tensor(h);
   }
-  set grad(g: Tensor | null) { native.setGrad(this._h, g === null ? null : g._h); }
+  set grad(g: Tensor | null) { native.setGrad(this._h, g === null ? null : H(g, 'grad', 'value')); }
   get isLeaf(): boolean { return native.isLeaf(this._h); }
   get gradFn(): string | null { return native.gradFn(this._h); }
   retainGrad(): this { native.retainGrad(this._h); return this; }
   backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
-    native.backward([this._h], gradient ? [gradient._h] : null, opts.retainGraph, opts.createGraph ?? false);
+    native.backward([this._h], gradient ? [H(gradient, 'backward', 'gradient')] : null, opts.retainGraph, opts.createGraph ?? false);
   }
 
   // ---- memory --------------------------------------------------------------------------
@@ -111,36 +112,36 @@ export class Tensor {
 
   // ---- elementwise math ----------------------------------------------------------------
   add(other: TensorOrScalar, alpha: number = 1): Tensor {
-    if (typeof other === 'object') return new Tensor(alpha === 1 ? binary(B.add, this._h, other._h) : call(O.addT.id, this._h, other._h, alpha));
+    if (typeof other === 'object') return new Tensor(alpha === 1 ? binary(B.add, this._h, S(other, 'add', 'other')) : call(O.addT.id, this._h, S(other, 'add', 'other'), alpha));
     return new Tensor(call(O.addS.id, this._h, other, alpha));
   }
   sub(other: TensorOrScalar, alpha: number = 1): Tensor {
-    if (typeof other === 'object') return new Tensor(alpha === 1 ? binary(B.sub, this._h, other._h) : call(O.subT.id, this._h, other._h, alpha));
+    if (typeof other === 'object') return new Tensor(alpha === 1 ? binary(B.sub, this._h, S(other, 'sub', 'other')) : call(O.subT.id, this._h, S(other, 'sub', 'other'), alpha));
     return new Tensor(call(O.subS.id, this._h, other, alpha));
   }
   mul(other: TensorOrScalar): Tensor {
-    return new Tensor(typeof other === 'object' ? binary(B.mul, this._h, other._h) : call(O.mulS.id, this._h, other));
+    return new Tensor(typeof other === 'object' ? binary(B.mul, this._h, S(other, 'mul', 'other')) : call(O.mulS.id, this._h, other));
   }
   div(other: TensorOrScalar): Tensor {
-    return new Tensor(typeof other === 'object' ? binary(B.div, this._h, other._h) : call(O.divS.id, this._h, other));
+    return new Tensor(typeof other === 'object' ? binary(B.div, this._h, S(other, 'div', 'other')) : call(O.divS.id, this._h, other));
   }
   pow(exponent: TensorOrScalar): Tensor {
-    return new Tensor(typeof exponent === 'object' ? call(O.powT.id, this._h, exponent._h) : call(O.powS.id, this._h, exponent));
+    return new Tensor(typeof exponent === 'object' ? call(O.powT.id, this._h, S(exponent, 'pow', 'exponent')) : call(O.powS.id, this._h, exponent));
   }
   add_(other: TensorOrScalar, alpha: number = 1): this {
-    if (typeof other === 'object') call(O.addT_.id, this._h, other._h, alpha); else call(O.addS_.id, this._h, other, alpha);
+    if (typeof other === 'object') call(O.addT_.id, this._h, S(other, 'add_', 'other'), alpha); else call(O.addS_.id, this._h, other, alpha);
     return this;
   }
   sub_(other: TensorOrScalar, alpha: number = 1): this {
-    if (typeof other === 'object') call(O.subT_.id, this._h, other._h, alpha); else call(O.subS_.id, this._h, other, alpha);
+    if (typeof other === 'object') call(O.subT_.id, this._h, S(other, 'sub_', 'other'), alpha); else call(O.subS_.id, this._h, other, alpha);
     return this;
   }
   mul_(other: TensorOrScalar): this {
-    if (typeof other === 'object') call(O.mulT_.id, this._h, other._h); else call(O.mulS_.id, this._h, other);
+    if (typeof other === 'object') call(O.mulT_.id, this._h, S(other, 'mul_', 'other')); else call(O.mulS_.id, this._h, other);
     return this;
   }
   div_(other: TensorOrScalar): this {
-    if (typeof other === 'object') call(O.divT_.id, this._h, other._h); else call(O.divS_.id, this._h, other);
+    if (typeof other === 'object') call(O.divT_.id, this._h, S(other, 'div_', 'other')); else call(O.divS_.id, this._h, other);
     return this;
   }
   neg(): Tensor { return new Tensor(unary(U.neg, this._h)); }
@@ -167,16 +168,16 @@ export class Tensor {
   erf(): Tensor { return new Tensor(call(O.erf.id, this._h)); }
   clamp(min?: number | Tensor | null, max?: number | Tensor | null): Tensor {
     if (min instanceof Tensor || max instanceof Tensor) {
-      return new Tensor(call(O.clampT.id, this._h, min == null ? null : (min as Tensor)._h, max == null ? null : (max as Tensor)._h));
+      return new Tensor(call(O.clampT.id, this._h, min == null ? null : H(min, 'clamp', 'min'), max == null ? null : H(max, 'clamp', 'max')));
     }
     return new Tensor(call(O.clamp.id, this._h, min ?? null, max ?? null));
   }
   clamp_(min?: number | null, max?: number | null): this { call(O.clamp_.id, this._h, min ?? null, max ?? null); return this; }
   maskedFill(mask: Tensor, value: TensorOrScalar): Tensor {
-    return new Tensor(typeof value === 'object' ? call(O.maskedFillT.id, this._h, mask._h, value._h) : call(O.maskedFillS.id, this._h, mask._h, value));
+    return new Tensor(typeof value === 'object' ? call(O.maskedFillT.id, this._h, H(mask, 'maskedFill', 'mask'), S(value, 'maskedFill', 'value')) : call(O.maskedFillS.id, this._h, H(mask, 'maskedFill', 'mask'), value));
   }
-  maximum(other: Tensor): Tensor { return new Tensor(call(O.maximum.id, this._h, other._h)); }
-  minimum(other: Tensor): Tensor { return new Tensor(call(O.minimum.id, this._h, other._h)); }
+  maximum(other: Tensor): Tensor { return new Tensor(call(O.maximum.id, this._h, H(other, 'maximum', 'other'))); }
+  minimum(other: Tensor): Tensor { return new Tensor(call(O.minimum.id, this._h, H(other, 'minimum', 'other'))); }
 
   // ---- comparisons and logic -----------------------------------------------------------
   eq(other: TensorOrScalar): Tensor { return cmp(this, other, O.eqT, O.eqS); }
@@ -186,8 +187,8 @@ export class Tensor {
   gt(other: TensorOrScalar): Tensor { return cmp(this, other, O.gtT, O.gtS); }
   ge(other: TensorOrScalar): Tensor { return cmp(this, other, O.geT, O.geS); }
   logicalNot(): Tensor { return new Tensor(call(O.logicalNot.id, this._h)); }
-  logicalAnd(other: Tensor): Tensor { return new Tensor(call(O.logicalAnd.id, this._h, other._h)); }
-  logicalOr(other: Tensor): Tensor { return new Tensor(call(O.logicalOr.id, this._h, other._h)); }
+  logicalAnd(other: Tensor): Tensor { return new Tensor(call(O.logicalAnd.id, this._h, H(other, 'logicalAnd', 'other'))); }
+  logicalOr(other: Tensor): Tensor { return new Tensor(call(O.logicalOr.id, this._h, H(other, 'logicalOr', 'other'))); }
 
   // ---- reductions ----------------------------------------------------------------------
   sum(dim?: number | number[], keepdim = false, opts: { dtype?: DType } = {}): Tensor {
@@ -239,9 +240,9 @@ export class Tensor {
   any(): Tensor { return new Tensor(call(O.anyDim.id, this._h)); }
 
   // ---- linear algebra ------------------------------------------------------------------
-  matmul(other: Tensor): Tensor { return new Tensor(binary(B.matmul, this._h, other._h)); }
-  bmm(other: Tensor): Tensor { return new Tensor(binary(B.bmm, this._h, other._h)); }
-  mm(other: Tensor): Tensor { return new Tensor(binary(B.mm, this._h, other._h)); }
+  matmul(other: Tensor): Tensor { return new Tensor(binary(B.matmul, this._h, H(other, 'matmul', 'other'))); }
+  bmm(other: Tensor): Tensor { return new Tensor(binary(B.bmm, this._h, H(other, 'bmm', 'other'))); }
+  mm(other: Tensor): Tensor { return new Tensor(binary(B.mm, this._h, H(other, 'mm', 'other'))); }
 
   // ---- shape ---------------------------------------------------------------------------
   reshape(...shape: number[] | [number[]]): Tensor { return new Tensor(call(O.reshape.id, this._h, sizes(shape))); }
@@ -255,16 +256,16 @@ export class Tensor {
   permute(...dims: number[] | [number[]]): Tensor { return new Tensor(call(O.permute.id, this._h, sizes(dims))); }
   contiguous(): Tensor { return new Tensor(call(O.contiguous.id, this._h)); }
   expand(...shape: number[] | [number[]]): Tensor { return new Tensor(call(O.expand.id, this._h, sizes(shape), false)); }
-  expandAs(other: Tensor): Tensor { return this.expand(other.shape); }
+  expandAs(other: Tensor): Tensor { H(other, 'expandAs', 'other'); return this.expand(other.shape); }
   repeat(...repeats: number[] | [number[]]): Tensor { return new Tensor(call(O.repeat.id, this._h, sizes(repeats))); }
   narrow(dim: number, start: number, length: number): Tensor { return new Tensor(call(O.narrow.id, this._h, dim, start, length)); }
   select(dim: number, index: number): Tensor { return new Tensor(call(O.select.id, this._h, dim, index)); }
-  indexSelect(dim: number, index: Tensor): Tensor { return new Tensor(call(O.indexSelect.id, this._h, dim, index._h)); }
-  gather(dim: number, index: Tensor): Tensor { return new Tensor(call(O.gather.id, this._h, dim, index._h, false)); }
+  indexSelect(dim: number, index: Tensor): Tensor { return new Tensor(call(O.indexSelect.id, this._h, dim, H(index, 'indexSelect', 'index'))); }
+  gather(dim: number, index: Tensor): Tensor { return new Tensor(call(O.gather.id, this._h, dim, H(index, 'gather', 'index'), false)); }
   scatter(dim: number, index: Tensor, src: TensorOrScalar): Tensor {
-    return new Tensor(typeof src === 'object' ? call(O.scatterSrc.id, this._h, dim, index._h, src._h) : call(O.scatterValue.id, this._h, dim, index._h, src));
+    return new Tensor(typeof src === 'object' ? call(O.scatterSrc.id, this._h, dim, H(index, 'scatter', 'index'), S(src, 'scatter', 'src')) : call(O.scatterValue.id, this._h, dim, H(index, 'scatter', 'index'), src));
   }
-  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return new Tensor(call(O.scatterAdd.id, this._h, dim, index._h, src._h)); }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return new Tensor(call(O.scatterAdd.id, this._h, dim, H(index, 'scatterAdd', 'index'), H(src, 'scatterAdd', 'src'))); }
   /** Splits into pieces of `size` (a number) or of the given sizes (an array), along dim. */
   split(sizeOrSizes: number | number[], dim = 0): Tensor[] {
     const hs = (Array.isArray(sizeOrSizes) ? call(O.splitSizes.id, this._h, sizeOrSizes, dim) : call(O.split.id, this._h, sizeOrSizes, dim)) as number[];
@@ -295,7 +296,9 @@ export class Tensor {
     let dtype: DType | undefined;
     let device: string | undefined;
     if (typeof target === 'string') {
-      if (target === 'cpu' || target.startsWith('cuda')) device = target; else dtype = checkDtype(target);
+      if (target === 'cpu' || target.startsWith('cuda')) device = target;
+      else if ((dtypes as readonly string[]).includes(target)) dtype = target as DType;
+      else throw new TorchError(`to: '${target}' is neither a dtype (${dtypes.join(' ')}) nor a device ('cpu', 'cuda', 'cuda:N')`, 'to');
     } else {
       dtype = target.dtype;
       device = target.device;
@@ -320,19 +323,23 @@ export class Tensor {
   // ---- in-place initialisation -----------------------------------------------------------
   zero_(): this { call(O.zero_.id, this._h); return this; }
   fill_(value: number): this { call(O.fill_.id, this._h, value); return this; }
-  copy_(src: Tensor): this { call(O.copy_.id, this._h, src._h, false); return this; }
+  copy_(src: Tensor): this { call(O.copy_.id, this._h, H(src, 'copy_', 'src'), false); return this; }
   uniform_(from = 0, to = 1): this { call(O.uniform_.id, this._h, from, to, null); return this; }
   normal_(mean = 0, std = 1): this { call(O.normal_.id, this._h, mean, std, null); return this; }
 
   // ---- data out --------------------------------------------------------------------------
   /** A typed copy of the elements in row-major order (float16/bfloat16: raw bits, bool: 0/1). */
   toArray(): TypedArray {
-    const dtype = this.dtype;
-    const Ctor = arrayTypeOf[dtype];
+    const Ctor = arrayTypeOf[readableDtype(this, 'toArray')];
     return new Ctor(native.toBuffer(this._h));
   }
-  /** The single element as a number (or boolean). */
+  /**
+   * The single element as a number (or boolean). An integer outside ±(2^53 - 1), where a number
+   * would round, is a TorchError: itemBigInt() gives it exactly.
+   */
   item(): number | boolean { return native.item(this._h); }
+  /** The single element of an integer tensor, exactly, as a bigint (int64 beyond 2^53 included). */
+  itemBigInt(): bigint { return native.item(this._h, true); }
   /** The elements as nested arrays of numbers (booleans for bool tensors). */
   toNested(): NestedArray {
     const shape = this.shape;
@@ -349,6 +356,8 @@ export class Tensor {
   /** Prints like PyTorch: `tensor([[1., 2.], [3., 4.]], dtype=torch.float64)`. */
   toString(): string {
     if (this._h < 0) return 'tensor(<disposed>)';
+    const dtype = this.dtype;
+    if (!(dtype in arrayTypeOf)) return `tensor(<${dtype} [${this.shape}]: ${dtype} values cannot be read or printed>)`;
     return formatTensor(this.shape, numbersOf(this, true), {
       dtype: this.dtype, device: this.device, requiresGrad: this.requiresGrad, isLeaf: this.isLeaf, gradFn: this.gradFn,
     });
@@ -357,7 +366,20 @@ export class Tensor {
 }
 
 function cmp(a: Tensor, b: TensorOrScalar, t: Op, s: Op): Tensor {
-  return new Tensor(typeof b === 'object' ? call(t.id, a._h, b._h) : call(s.id, a._h, b));
+  return new Tensor(typeof b === 'object' ? call(t.id, a._h, S(b, t.name, 'other')) : call(s.id, a._h, b));
+}
+
+/**
+ * The dtype, when JS can read the values: ops reached through torch.ops can return complex
+ * tensors, which have no typed-array form here (view_as_real gives their (re, im) pairs).
+ */
+function readableDtype(t: Tensor, what: string): DType {
+  const dtype = t.dtype;
+  if (!(dtype in arrayTypeOf)) {
+    throw new TorchError(`${what}: ${dtype} tensors cannot be read: complex dtypes are not supported ` +
+      '(torch.ops.aten.view_as_real(x) gives the (re, im) pairs as floats)', what);
+  }
+  return dtype;
 }
 
 /** Accepts f(2, 3) and f([2, 3]). */
@@ -367,7 +389,7 @@ export function sizes(args: number[] | [number[]]): number[] {
 
 /** Elements as JS numbers (booleans for bool), whatever the dtype; int64 as bigint if asked. */
 function numbersOf(t: Tensor, exactInt64 = false): (number | boolean | bigint)[] {
-  const dtype = t.dtype;
+  const dtype = readableDtype(t, 'toNested');
   if (dtype === 'float16' || dtype === 'bfloat16') {
     const f = t.float();
     try { return Array.from(f.toArray() as Float32Array); } finally { f.dispose(); }

@@ -17,6 +17,7 @@
 
 #include "kernels/diffusion_loss.h"
 #include "kernels/diffusion_loss_math.h"
+#include "kernels/nonnegative.h"
 
 namespace unimrg {
 
@@ -156,7 +157,9 @@ DiffusionLossOutputs diffusion_loss_forward_cpu(const at::Tensor& pred_in, const
   const at::Tensor w64 = weights.to(at::kDouble).contiguous();
   std::vector<double> weight(w64.data_ptr<double>(), w64.data_ptr<double>() + T);
   std::vector<double> mask_sum(T, 0.0);
-  const at::Tensor m64 = has_mask ? mask->to(at::kDouble).contiguous() : at::Tensor();
+  const at::Tensor m64 =
+      has_mask ? checked_nonnegative(mask->to(at::kDouble).contiguous(), "multitask_diffusion_loss", "mask")
+               : at::Tensor();
   const double* m = has_mask ? m64.data_ptr<double>() : nullptr;
   for (int64_t i = 0; i < N; ++i) {
     const int64_t id = ids[i];
@@ -166,7 +169,8 @@ DiffusionLossOutputs diffusion_loss_forward_cpu(const at::Tensor& pred_in, const
   }
   std::vector<double> denom(T);
   if (has_denom) {
-    const at::Tensor d64 = denominators->to(at::kDouble).contiguous();
+    const at::Tensor d64 =
+        checked_nonnegative(denominators->to(at::kDouble).contiguous(), "multitask_diffusion_loss", "denominators");
     std::copy(d64.data_ptr<double>(), d64.data_ptr<double>() + T, denom.begin());
   } else {
     for (int64_t t = 0; t < T; ++t) denom[t] = task_denominator(mask_sum[t], repeat);

@@ -189,6 +189,7 @@ class LinearCrossEntropy : public torch::autograd::Function<LinearCrossEntropy> 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     TORCH_CHECK(!at::GradMode::is_enabled(), "multitask_linear_cross_entropy: only first-order gradients are ",
                 "supported (they are computed in the forward pass); create_graph=true is not");
+    ctx->get_saved_variables();  // after a backward without retain_graph: ATen's "backward ... a second time"
     TORCH_CHECK(!ctx->saved_data["used"].toBool(), "multitask_linear_cross_entropy: backward ran twice through the "
                 "same call; its gradients are handed over on the first backward (retain_graph cannot reuse them): "
                 "run the loss again");

@@ -251,6 +251,10 @@ class MultitaskCrossEntropy : public torch::autograd::Function<MultitaskCrossEnt
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     TORCH_CHECK(!at::GradMode::is_enabled(), "multitask_cross_entropy: only first-order gradients are supported ",
                 "(its gradient is computed in the forward pass); backward with create_graph=true is not");
+    // After a backward without retain_graph autograd has released this node's buffers: refuse a
+    // second one as ATen does ("Trying to backward through the graph a second time"), rather
+    // than recompute and add the gradient again.
+    ctx->get_saved_variables();
     const at::Tensor& go = grad_outputs[0];
     const int reduction = static_cast<int>(ctx->saved_data["reduction"].toInt());
     variable_list out(10);

@@ -25,6 +25,7 @@
 
 #include "kernels/multitask_ce.h"
 #include "kernels/multitask_ce_math.h"
+#include "kernels/nonnegative.h"
 
 namespace unimrg {
 
@@ -347,7 +348,10 @@ CeOutputs multitask_ce_forward_cpu(const at::Tensor& logits_in, const at::Tensor
   const at::Tensor task_ids = task_ids_in.to(at::kLong).contiguous();
   const at::Tensor weights = weights_in.to(at::kDouble).contiguous();
   const bool has_denom = denominators_in.has_value() && denominators_in->defined();
-  const at::Tensor denoms = has_denom ? denominators_in->to(at::kDouble).contiguous() : at::Tensor();
+  const at::Tensor denoms =
+      has_denom ? checked_nonnegative(denominators_in->to(at::kDouble).contiguous(), "multitask_cross_entropy",
+                                      "denominators")
+                : at::Tensor();
 
   // Pass 1: counts per task over the valid tokens, with the checks that read data.
   const int64_t* y = targets.data_ptr<int64_t>();

@@ -9,6 +9,7 @@
 
 #include "kernels/cuda/diffusion_loss_launch.h"
 #include "kernels/diffusion_loss.h"
+#include "kernels/nonnegative.h"
 
 namespace unimrg {
 
@@ -43,8 +44,11 @@ DiffusionLossOutputs diffusion_loss_forward_cuda(const at::Tensor& pred_in, cons
   const at::Tensor w = weights.to(acc).contiguous();
   const bool has_mask = mask.has_value() && mask->defined();
   const bool has_denom = denominators.has_value() && denominators->defined();
-  const at::Tensor m = has_mask ? mask->to(acc).contiguous() : at::Tensor();
-  const at::Tensor d = has_denom ? denominators->to(acc).contiguous() : at::Tensor();
+  // Negative masks / denominators become NaN on the stream (reading them here would sync): see nonnegative.h.
+  constexpr const char* kOp = "multitask_diffusion_loss";
+  const at::Tensor m = has_mask ? checked_nonnegative(mask->to(acc).contiguous(), kOp, "mask") : at::Tensor();
+  const at::Tensor d =
+      has_denom ? checked_nonnegative(denominators->to(acc).contiguous(), kOp, "denominators") : at::Tensor();
 
   const auto opts = pred.options().dtype(acc);
   at::Tensor loss = at::empty({}, opts);

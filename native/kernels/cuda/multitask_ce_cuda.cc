@@ -20,6 +20,7 @@
 #include "kernels/multitask_ce.h"
 #include "kernels/multitask_ce_launch.cuh"
 #include "kernels/multitask_ce_math.h"
+#include "kernels/nonnegative.h"
 
 namespace unimrg {
 
@@ -129,7 +130,11 @@ CeOutputs multitask_ce_forward_cuda(const at::Tensor& logits, const at::Tensor& 
   const at::Tensor task_ids = task_ids_in.to(at::kLong).contiguous();
   const at::Tensor weights = weights_in.to(at::kFloat).contiguous();
   const bool has_denom = denominators_in.has_value() && denominators_in->defined();
-  const at::Tensor denoms = has_denom ? denominators_in->to(at::kFloat).contiguous() : at::Tensor();
+  // Negative denominators become NaN on the stream (reading them here would sync): see nonnegative.h.
+  const at::Tensor denoms =
+      has_denom ? checked_nonnegative(denominators_in->to(at::kFloat).contiguous(), "multitask_cross_entropy",
+                                      "denominators")
+                : at::Tensor();
   at::Tensor counts = at::empty({T}, logits.options().dtype(at::kLong));
   at::Tensor task_sum = at::empty({T + 1}, f32);
   at::Tensor row_loss = at::empty({N}, f32);
