@@ -3,7 +3,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type SharpModule from 'sharp';
+import { requireRegularFileAsync } from '../io/regular-file';
 import { chw, fromInterleaved, type ImageU8, ndarray, type NDArray, toInterleaved } from './ndarray';
+import { makeDirs } from '../io/dirs';
 
 let lib: typeof SharpModule | undefined;
 
@@ -20,8 +22,27 @@ function sharp(...args: Parameters<typeof SharpModule>): ReturnType<typeof Sharp
   return lib(...args);
 }
 
+/**
+ * Runs decode on a file or buffer; a file must be a regular file (libvips would wait on a FIFO
+ * forever) and its decoding errors name it (libvips' own messages do not).
+ */
+async function fromFile<T>(input: string | Buffer, what: string, decode: (input: string | Buffer) => Promise<T>): Promise<T> {
+  if (typeof input !== 'string') return decode(input);
+  await requireRegularFileAsync(input);
+  try {
+    return await decode(input);
+  } catch (e) {
+    const why = (e as Error).message.replace(/\s*\n\s*/g, ' ').replace(/[\s:]+$/, ''); // libvips ends some with ':\n'
+    throw new Error(`cannot read ${what} ${input}: ${why}`);
+  }
+}
+
 /** An RGB image [3, H, W]; grey images are repeated to 3 channels, alpha is dropped. */
-export async function readImage(input: string | Buffer): Promise<ImageU8> {
+export function readImage(input: string | Buffer): Promise<ImageU8> {
+  return fromFile(input, 'image', decodeImage);
+}
+
+async function decodeImage(input: string | Buffer): Promise<ImageU8> {
   const { data, info } = await sharp(input, { failOn: 'error' })
     .rotate() // EXIF orientation
     .removeAlpha()
@@ -36,7 +57,11 @@ export async function readImage(input: string | Buffer): Promise<ImageU8> {
  * A grey label map [1, H, W] (depth or boundary map): the first channel of the file, with
  * EXIF orientation applied like the image's. 16-bit PNGs stay 16-bit (uint16).
  */
-export async function readLabel(input: string | Buffer): Promise<NDArray<'uint8'> | NDArray<'uint16'>> {
+export function readLabel(input: string | Buffer): Promise<NDArray<'uint8'> | NDArray<'uint16'>> {
+  return fromFile(input, 'label map', decodeLabel);
+}
+
+async function decodeLabel(input: string | Buffer): Promise<NDArray<'uint8'> | NDArray<'uint16'>> {
   const img = sharp(input, { failOn: 'error' });
   const meta = await img.metadata();
   const wide = meta.depth === 'ushort';
@@ -89,6 +114,6 @@ export async function encodeImage(img: NDArray<'uint8'> | NDArray<'uint16'>, for
 /** Writes an image file, the format from the extension; folders are created. */
 export async function writeImage(file: string, img: NDArray<'uint8'> | NDArray<'uint16'>, opts: { quality?: number } = {}): Promise<void> {
   const buf = await encodeImage(img, formatOf(file), opts);
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file), 'image output');
   await fs.promises.writeFile(file, buf);
 }

@@ -4,9 +4,12 @@
 //                  "conversations": [{ "from": "human", "value": "<image>\n…" }, { "from": "gpt", "value": "…" }, …] }]
 //   images/coco/000001.jpg   depth/coco/000001.png   mask/coco/000001.png
 // Missing or corrupt files never stop a run: they are reported (onProblem), counted, and the
-// record is skipped (image) or loses that target (depth, mask).
+// record is skipped (image) or loses that target (depth, mask). A conversation longer than the
+// batcher's maxSequenceLength is reported too ('too-long') and left out of the tasks it is too
+// long for.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { requireRegularFileAsync } from '../io/regular-file';
 import { readImage, readLabel } from './image-io';
 import { ndarray, type NDArray } from './ndarray';
 import type { TaskKind } from './tasks/kinds';
@@ -20,7 +23,7 @@ export interface LlavaEntry {
 }
 
 export const PROBLEM_KINDS = [
-  'bad-entry', 'no-image', 'missing-image', 'corrupt-image', 'missing-depth', 'corrupt-depth', 'missing-mask', 'corrupt-mask',
+  'bad-entry', 'no-image', 'missing-image', 'corrupt-image', 'missing-depth', 'corrupt-depth', 'missing-mask', 'corrupt-mask', 'too-long',
 ] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 
@@ -103,6 +106,7 @@ export class LlavaDataset implements RecordSource {
     if (typeof o.imageRoot !== 'string') throw new RangeError('imageRoot is required');
     let raw: unknown;
     if (typeof o.json === 'string') {
+      await requireRegularFileAsync(o.json, (m) => new Error(`LLaVA data: ${m}`));
       const text = await fs.promises.readFile(o.json, 'utf8');
       try {
         raw = JSON.parse(text);
@@ -140,6 +144,13 @@ export class LlavaDataset implements RecordSource {
     this.seen.add(key);
     this.problems.push(p);
     this.o.onProblem?.(p);
+  }
+
+  /** The batcher passes over record i (its sample is longer than maxSequenceLength). */
+  reportUnusable(i: number, kind: 'too-long', message: string): void {
+    const e = this.entries[i];
+    if (e === undefined) throw new RangeError(`entry ${i} outside [0, ${this.entries.length})`);
+    this.report({ entry: e.index, id: e.id, kind, path: typeof this.o.json === 'string' ? this.o.json : undefined, message });
   }
 
   /** The first existing file mirroring `rel` under root: the same path, then the stem with label extensions. */

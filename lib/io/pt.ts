@@ -3,7 +3,9 @@
 // dotted names ({'model': {'w': t}} → 'model.w'); non-tensor leaves (ints, strings, lists…) are
 // left out. The legacy pre-1.6 format, non-dict top levels and corrupt files give a TorchError.
 import { native } from '../native/binding';
+import { TorchError } from '../torch/errors';
 import { Tensor } from '../torch/tensor';
+import { requireRegularFile } from './regular-file';
 
 export interface LoadPtOptions {
   /** Called with the dotted names of the non-tensor leaves that were left out (when any). */
@@ -12,6 +14,7 @@ export interface LoadPtOptions {
 
 /** The tensors of a `torch.save`d (nested) dict, by dotted name, as new CPU tensors. */
 export function loadPt(path: string, options: LoadPtOptions = {}): Record<string, Tensor> {
+  requireRegularFile(path, (m) => new TorchError(`loadPt: ${m}`, 'loadPt'));
   const { names, handles, skipped } = native.readPt(path);
   const out: Record<string, Tensor> = {};
   for (let i = 0; i < names.length; i++) {

@@ -9,6 +9,7 @@ import type { DType } from '../torch/dtype';
 import { TorchError } from '../torch/errors';
 import { Tensor } from '../torch/tensor';
 import { writeAll, writeFileAtomic } from './atomic';
+import { requireRegularFile } from './regular-file';
 
 /** safetensors dtype string ↔ our dtype and element size. */
 const FROM_ST: Record<string, { dtype: DType | null; size: number }> = {
@@ -38,6 +39,7 @@ const fail = (file: string, why: string): never => { throw new TorchError(`safet
 
 /** Parses and validates the header of a safetensors file (reads only the header). */
 export function readSafetensorsHeader(file: string): SafetensorsHeader {
+  requireRegularFile(file, (m) => new TorchError(`safetensors: ${m}`, 'safetensors'));
   let fd: number;
   try { fd = fs.openSync(file, 'r'); } catch (e) { return fail(file, `cannot open (${(e as Error).message})`); }
   try {

@@ -5,13 +5,13 @@
 // `unimrg tokenizer` calls). Files are safetensors with the codec's shape, a format version and
 // a SHA-256 of the tensors in the metadata.
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import { depthTarget } from '../../data/targets';
 import { ndarray } from '../../data/ndarray';
 import { generationImage } from '../../data/preprocess';
 import { Rng } from '../../data/rng';
 import { generate, MAX_SIZE, MIN_SIZE } from '../../data/scenes/generate';
 import type { Split } from '../../data/scenes/splits';
+import { requireRegularFile } from '../../io/regular-file';
 import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../../io/safetensors';
 import { noGrad } from '../../torch/autograd';
 import * as creation from '../../torch/creation';
@@ -366,7 +366,7 @@ export function saveCodec(codec: ImageCodec, path: string): void {
 /** Reads a codec written by saveCodec; every problem is a TorchError naming the file. */
 export function loadCodec(path: string, opts: { device?: Device } = {}): PatchCodecs {
   const fail = (why: string): never => { throw new TorchError(`loadCodec ${path}: ${why}`, 'loadCodec'); };
-  if (!fs.existsSync(path)) fail('no such file');
+  requireRegularFile(path, (m) => new TorchError(`loadCodec: ${m}`, 'loadCodec'));
   let meta: Record<string, string> = {};
   try {
     meta = readSafetensorsHeader(path).metadata;

@@ -7,12 +7,14 @@
 // Batched on the teacher's device; unreadable images are reported and skipped.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { requireRegularFile } from '../../io/regular-file';
 import { torch } from '../../torch';
 import { load as loadScript } from '../../torch/jit';
 import { encodeImage, readImage } from '../image-io';
 import { type ImageU8, ndarray } from '../ndarray';
 import type { Normalization, NormalizationName } from '../preprocess';
 import { DepthTeacher, depthImage, SegmentationTeacher } from './teachers';
+import { makeDirs } from '../../io/dirs';
 
 /** Image files the labeller looks at (what sharp decodes). */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'];
@@ -97,7 +99,7 @@ export function labelPath(root: string, rel: string): string {
 }
 
 async function writeAtomic(file: string, data: Buffer): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file), 'label output');
   const tmp = `${file}.${process.pid}.tmp`;
   await fs.promises.writeFile(tmp, data);
   await fs.promises.rename(tmp, file);
@@ -120,7 +122,7 @@ export async function labelImages(o: LabelOptions): Promise<LabelResult> {
   const depthRoot = o.depthTeacher !== undefined ? path.join(out, 'depth') : undefined;
   const maskRoot = o.segTeacher !== undefined ? path.join(out, 'mask') : undefined;
   for (const t of [o.depthTeacher, o.segTeacher]) {
-    if (typeof t === 'string' && !fs.existsSync(t)) throw new RangeError(`label: no such teacher file: ${t}`);
+    if (typeof t === 'string') requireRegularFile(t, (m) => new RangeError(`label: teacher file: ${m}`));
   }
 
   // Which images need which output (stems must be unique: a.jpg and a.png would share a.png).

@@ -10,6 +10,7 @@ import type { HostBatch } from '../tasks/collate';
 import type { TaskKind } from '../tasks/kinds';
 import { type TaskBatch, toTensors } from '../tasks/tensors';
 import { workerEntry } from '../../util/worker-entry';
+import { ProblemLog } from './problems';
 import { buildPipeline, type LoaderSpec, type Pipeline } from './spec';
 
 export interface LoaderOptions {
@@ -23,12 +24,19 @@ export interface LoaderOptions {
   end?: number;
   /** Where toTensors puts batches (default cpu). */
   device?: Device;
+  /**
+   * Called once per problem with a record (missing or corrupt file, malformed entry, too-long
+   * conversation). Default: the first 20 go to stderr one line each, then counts, and a
+   * summary at close(); pass a function to route them elsewhere (it then owns the reporting).
+   */
+  onProblem?: (p: Problem) => void;
 }
 
 export interface LoaderStats {
   batches: number;
   /** Milliseconds next() spent waiting for batches (about 0 when the workers keep ahead). */
   waitMs: number;
+  /** Each problem once (workers can meet the same bad record), in the order they arrived. */
   problems: Problem[];
   /** Records passed over per task, summed over workers (latest report of each). */
   skipped: Record<TaskKind, number>;
@@ -65,14 +73,20 @@ export class DataLoader implements AsyncIterable<TaskBatch> {
   private readonly skippedBy: Record<TaskKind, number>[] = [];
   /** Requests each worker has not answered yet: a worker keeps the process alive only while > 0. */
   private readonly inFlight: number[] = [];
-  readonly stats: LoaderStats = {
-    batches: 0, waitMs: 0, problems: [], skipped: { understanding: 0, reconstruction: 0, depth: 0, segmentation: 0 },
-  };
+  private readonly problemLog: ProblemLog;
+  /** Problems of the main-thread pipeline (workers: 0) already taken. */
+  private localProblems = 0;
+  readonly stats: LoaderStats;
 
-  private constructor(readonly spec: LoaderSpec, private readonly o: Required<Omit<LoaderOptions, 'device' | 'end'>> & LoaderOptions) {
+  private constructor(readonly spec: LoaderSpec, private readonly o: Required<Omit<LoaderOptions, 'device' | 'end' | 'onProblem'>> & LoaderOptions) {
     this.requested = o.start;
     this.nextIndex = o.start;
+    this.problemLog = new ProblemLog({ onProblem: o.onProblem });
+    this.stats = { batches: 0, waitMs: 0, problems: this.problemLog.problems, skipped: { understanding: 0, reconstruction: 0, depth: 0, segmentation: 0 } };
   }
+
+  /** "unimrg data: N problems (by kind)", or undefined when there were none. */
+  problemSummary(): string | undefined { return this.problemLog.summary(); }
 
   static async create(spec: LoaderSpec, opts: LoaderOptions = {}): Promise<DataLoader> {
     const workers = opts.workers ?? defaultWorkers();
@@ -111,7 +125,7 @@ export class DataLoader implements AsyncIterable<TaskBatch> {
         const p = this.pending.get(m.index!);
         if (p === undefined) return;
         if (m.type === 'batch') {
-          this.stats.problems.push(...(m.problems ?? []));
+          for (const q of m.problems ?? []) this.problemLog.add(q);
           this.skippedBy[w] = m.skipped!;
           p.resolve(m.batch!);
         } else {
@@ -150,7 +164,7 @@ export class DataLoader implements AsyncIterable<TaskBatch> {
         const prev = this.pending.get(index - 1)?.promise ?? Promise.resolve(undefined);
         prev.catch(() => undefined).then(() => local.batcher.hostBatch(index)).then((b) => {
           const all = local.problems();
-          this.stats.problems = all.slice();
+          for (; this.localProblems < all.length; this.localProblems++) this.problemLog.add(all[this.localProblems]);
           this.skippedBy[0] = { ...local.batcher.skipped };
           resolve(b);
         }, reject);
@@ -198,6 +212,7 @@ export class DataLoader implements AsyncIterable<TaskBatch> {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.problemLog.close();
     for (const p of this.pending.values()) p.reject(new Error('the loader is closed'));
     this.pending.clear();
     await Promise.all(this.workers.filter(Boolean).map((w) => w.terminate()));

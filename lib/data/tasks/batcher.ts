@@ -6,11 +6,12 @@ import { permutation } from '../rng';
 import type { TextTokenizer } from '../tokenizer/types';
 import { collate, type CollateOptions, type HostBatch } from './collate';
 import { TASK_ID, TASKS, type TaskKind } from './kinds';
+import { batchLength, type LengthOptions, maxSequenceLength } from './length';
 import { type DataRecord, needsDepth, needsSegmentation, type RecordSource } from './records';
 import { buildSample, type HostSample, type SampleOptions, serves } from './samples';
 import { type BatchMode, type Ratios, Schedule } from './schedule';
 
-export interface BatcherOptions extends SampleOptions, CollateOptions {
+export interface BatcherOptions extends SampleOptions, CollateOptions, Pick<LengthOptions, 'maxSequenceLength'> {
   batchSize: number;
   /** Default 'interleave'. */
   mode?: BatchMode;
@@ -29,6 +30,8 @@ export class TaskBatcher {
   /** Records passed over per task (unreadable, or without the task's target). */
   readonly skipped: Record<TaskKind, number> = { understanding: 0, reconstruction: 0, depth: 0, segmentation: 0 };
   private readonly seed: number;
+  /** Longest sample in tokens (length.ts). */
+  readonly maxSequenceLength: number;
   private readonly perms = new Map<string, Int32Array>();
   private readonly cache = new Map<number, Promise<DataRecord | null>>();
   private readonly unusable = TASKS.map(() => new Set<number>());
@@ -37,6 +40,7 @@ export class TaskBatcher {
     this.schedule = new Schedule(options.ratios, options.mode ?? 'interleave', options.batchSize);
     this.seed = options.seed ?? 0;
     if (!Number.isInteger(this.seed)) throw new RangeError(`seed must be an integer, got ${this.seed}`);
+    this.maxSequenceLength = maxSequenceLength(options);
     if (!(source.length >= 1)) throw new RangeError('the record source is empty');
   }
 
@@ -88,7 +92,18 @@ export class TaskBatcher {
         this.skipped[task]++;
         continue;
       }
-      return buildSample(r, task, position, this.seed, this.tokenizer, this.options)!;
+      const s = buildSample(r, task, position, this.seed, this.tokenizer, this.options)!;
+      if (batchLength(s.ids.length, this.options.maxLength) > this.maxSequenceLength) {
+        const why = `its ${task} sample has ${s.ids.length} tokens, more than maxSequenceLength ${this.maxSequenceLength}`;
+        if (this.source.reportUnusable === undefined) {
+          throw new RangeError(`record ${i} (id ${r.id}): ${why}; shorten the record, raise maxSequenceLength, or set maxLength to truncate understanding samples`);
+        }
+        this.source.reportUnusable(i, 'too-long', `${why}; left out of the ${task} task`);
+        this.unusable[t].add(i);
+        this.skipped[task]++;
+        continue;
+      }
+      return s;
     }
     throw new RangeError(`no record of the source can serve the ${task} task (${task === 'depth' || task === 'segmentation' ? `none has a ${task} target; ` : ''}set its ratio to 0 to train without it)`);
   }

@@ -9,6 +9,7 @@ export type { BatchMode, BatchPlan, Ratios } from './schedule';
 export { collate, transferList } from './collate';
 export type { CollateOptions, HostBatch } from './collate';
 export { TaskBatcher } from './batcher';
+export { DEFAULT_MAX_SEQUENCE_LENGTH, maxSequenceLength } from './length';
 export type { BatcherOptions } from './batcher';
 export { toTensors, toTensor, disposeBatch } from './tensors';
 export type { TaskBatch } from './tensors';

@@ -33,6 +33,11 @@ export interface DataRecord {
 export interface RecordSource {
   readonly length: number;
   get(i: number, task?: TaskKind): DataRecord | null | Promise<DataRecord | null>;
+  /**
+   * Takes the batcher's report of a record it passes over (a sample longer than
+   * maxSequenceLength). A source without it makes that batch fail instead (see length.ts).
+   */
+  reportUnusable?(i: number, kind: 'too-long', message: string): void;
 }
 
 /** Whether a record wanted for `task` needs its depth / segmentation target. */
