@@ -58,11 +58,48 @@ describe('schedule', () => {
     for (const b of [650, 3, 299, 0, 512]) expect(fresh.plan(b)).toEqual(plans[b]);
   });
 
+  test('per-task: micro-batches cycle through the trained tasks, each a full batch of one task', () => {
+    const s = new data.Schedule({ understanding: 1, depth: 1, segmentation: 1 }, 'per-task', 4);
+    expect(s.cycle).toBe(3);
+    const plans = Array.from({ length: 9 }, (_, b) => s.plan(b));
+    expect(plans.map((p) => p.tasks[0])).toEqual(['understanding', 'depth', 'segmentation', 'understanding', 'depth', 'segmentation', 'understanding', 'depth', 'segmentation']);
+    for (const p of plans) { expect(p.tasks).toHaveLength(4); expect(new Set(p.tasks).size).toBe(1); }
+    expect(plans[3].positions).toEqual([4, 5, 6, 7]); // understanding's second micro-batch
+  });
+
+  test('per-task: the understanding stream is the same whatever else is trained (paired arms)', () => {
+    const understanding = (ratios: data.Ratios) => {
+      const s = new data.Schedule(ratios, 'per-task', 8);
+      return Array.from({ length: 20 * s.cycle }, (_, b) => s.plan(b)).filter((p) => p.tasks[0] === 'understanding').map((p) => p.positions);
+    };
+    const alone = understanding({ understanding: 1 });
+    expect(alone).toHaveLength(20);
+    expect(understanding({ understanding: 1, reconstruction: 1, depth: 1, segmentation: 1 })).toEqual(alone);
+    expect(understanding({ understanding: 1, depth: 1 })).toEqual(alone);
+  });
+
+  test('per-task: the batcher gives each arm the same understanding samples, in the same order', async () => {
+    const rows = async (ratios: data.Ratios) => {
+      const b = new data.TaskBatcher(source, tok, { ...opts, mode: 'per-task', ratios });
+      const out: number[][] = [];
+      for (let i = 0; i < 3 * b.schedule.cycle; i++) {
+        const h = await b.hostBatch(i);
+        if (h.task === 'understanding') out.push(Array.from(data.int32Of(h.inputIds)));
+        else expect(h.targetImages!.shape[0]).toBe(8); // a full batch of the generation task
+      }
+      return out;
+    };
+    const alone = await rows({ understanding: 1 });
+    expect(alone).toHaveLength(3);
+    expect(await rows({ understanding: 1, reconstruction: 1, depth: 1, segmentation: 1 })).toEqual(alone);
+  });
+
   test('bad ratios and modes', () => {
+    expect(() => new data.Schedule({ understanding: 2, depth: 1 }, 'per-task', 4)).toThrow(/per-task batching .* ratios must be 0 \(left out\) or 1/);
     expect(() => new data.Schedule({ understanding: 0 }, 'mixed', 4)).toThrow(/at least one task ratio/);
     expect(() => new data.Schedule({ vqa: 1 } as never, 'mixed', 4)).toThrow(/unknown task 'vqa'/);
     expect(() => new data.Schedule({ depth: -1 }, 'mixed', 4)).toThrow(/>= 0/);
-    expect(() => new data.Schedule(undefined, 'packed' as never, 4)).toThrow(/interleave' or 'mixed'/);
+    expect(() => new data.Schedule(undefined, 'packed' as never, 4)).toThrow(/mode must be 'per-task', 'interleave', 'mixed', got 'packed'/);
     expect(() => new data.Schedule(undefined, 'mixed', 0)).toThrow(/batchSize/);
   });
 });

@@ -9,7 +9,7 @@ import type { HostSample } from './samples';
 export interface HostBatch {
   index: number;
   mode: BatchMode;
-  /** The batch's task in interleave mode, 'mixed' otherwise. */
+  /** The batch's task in per-task and interleave modes, 'mixed' otherwise. */
   task: TaskKind | 'mixed';
   /** Record id of each row. */
   ids: string[];
@@ -96,7 +96,7 @@ export function collate(samples: readonly HostSample[], padId: number, meta: { i
   return {
     index: meta.index,
     mode: meta.mode,
-    task: meta.mode === 'interleave' && tasks.size === 1 ? samples[0].task : 'mixed',
+    task: meta.mode !== 'mixed' && tasks.size === 1 ? samples[0].task : 'mixed',
     ids: samples.map((s) => s.id),
     inputIds: int64FromInt32(ids, [B, L]),
     labels: int64FromInt32(labels, [B, L]),

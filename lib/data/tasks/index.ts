@@ -4,7 +4,7 @@ export { recordFromScene, sceneSource, needsDepth, needsSegmentation } from './r
 export type { DataRecord, RecordSource, SceneRecordOptions, SceneSourceOptions, Turn } from './records';
 export { buildSample, serves } from './samples';
 export type { HostSample, SampleOptions } from './samples';
-export { Schedule, ratioVector } from './schedule';
+export { BATCH_MODES, Schedule, ratioVector } from './schedule';
 export type { BatchMode, BatchPlan, Ratios } from './schedule';
 export { collate, transferList } from './collate';
 export type { CollateOptions, HostBatch } from './collate';

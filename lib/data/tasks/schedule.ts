@@ -1,4 +1,10 @@
 // Which task each batch row serves, and which sample of that task's stream it takes.
+//  - per-task: the published UniMRG protocol. Micro-batches take the trained tasks in a fixed
+//    cycle, each a full batch of one task, so an optimiser step of (tasks × accumulate)
+//    micro-batches holds one full micro-batch per task. Micro-batch i of task t holds positions
+//    [c·B, (c+1)·B) of t's stream, c = i div k: a task's samples do not depend on which other
+//    tasks are trained, so arms that differ only in their tasks see the same understanding rows
+//    in the same order (paired comparisons).
 //  - interleave: each micro-batch holds one task (as the released UniMRG code trains); tasks
 //    take turns by smooth weighted round-robin, so over any window the batch counts follow the
 //    ratios as closely as integers allow (no random streaks).
@@ -8,7 +14,9 @@
 // batch, so parallel loading stays deterministic.
 import { TASKS, type TaskKind } from './kinds';
 
-export type BatchMode = 'interleave' | 'mixed';
+export type BatchMode = 'per-task' | 'interleave' | 'mixed';
+
+export const BATCH_MODES: readonly BatchMode[] = ['per-task', 'interleave', 'mixed'];
 
 export interface BatchPlan {
   index: number;
@@ -39,15 +47,21 @@ const CHECKPOINT = 256;
 
 export class Schedule {
   readonly weights: number[];
+  /** The tasks with a positive ratio, by task id (per-task: the cycle's order). */
+  readonly trained: number[];
   private readonly total: number;
   private readonly checkpoints: State[] = [];
   private state: State;
   private next = 0; // the batch index `state` is ready to plan
 
   constructor(ratios: Ratios | undefined, readonly mode: BatchMode, readonly batchSize: number) {
-    if (mode !== 'interleave' && mode !== 'mixed') throw new RangeError(`mode must be 'interleave' or 'mixed', got '${mode}'`);
+    if (!BATCH_MODES.includes(mode)) throw new RangeError(`mode must be ${BATCH_MODES.map((m) => `'${m}'`).join(', ')}, got '${mode}'`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
     this.weights = ratioVector(ratios);
+    if (mode === 'per-task' && this.weights.some((w) => w !== 0 && w !== 1)) {
+      throw new RangeError(`per-task batching gives every trained task one micro-batch per step: task ratios must be 0 (left out) or 1, got ${JSON.stringify(ratios)}`);
+    }
+    this.trained = this.weights.flatMap((w, t) => (w > 0 ? [t] : []));
     this.total = this.weights.reduce((a, b) => a + b, 0);
     this.state = { current: this.weights.map(() => 0), consumed: this.weights.map(() => 0) };
   }
@@ -79,8 +93,18 @@ export class Schedule {
     return { index, tasks, positions };
   }
 
+  /** Micro-batches that make one step's worth of every trained task (per-task: their count; else 1). */
+  get cycle(): number {
+    return this.mode === 'per-task' ? this.trained.length : 1;
+  }
+
   plan(index: number): BatchPlan {
     if (!Number.isInteger(index) || index < 0) throw new RangeError(`batch index must be a non-negative integer, got ${index}`);
+    if (this.mode === 'per-task') {
+      const task = TASKS[this.trained[index % this.trained.length]];
+      const first = Math.floor(index / this.trained.length) * this.batchSize;
+      return { index, tasks: Array.from({ length: this.batchSize }, () => task), positions: Array.from({ length: this.batchSize }, (_, j) => first + j) };
+    }
     if (index < this.next) { // rewind to the nearest checkpoint
       const c = Math.floor(index / CHECKPOINT);
       const saved = this.checkpoints[c];
