@@ -13,7 +13,7 @@ import { asUsage, numberFlag, UsageError } from './errors';
 /** The adapter saved in a run directory (adapter.json + checkpoint/model.safetensors). */
 export function adapterFromRun(dir: string, device?: string): Adapter {
   if (!fs.existsSync(dir)) throw new UsageError(`no such run directory or checkpoint: ${dir}`);
-  const spec = readAdapterSpec(dir);
+  const spec = asUsage(() => readAdapterSpec(dir));
   if (spec === undefined) throw new UsageError(`${dir} has no adapter.json: pass a run directory written by unimrg train`);
   return asUsage(() => buildAdapter(spec, { weights: dir, device }));
 }

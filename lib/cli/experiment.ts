@@ -3,9 +3,10 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { checkFamily, codecConfig } from '../adapters/registry';
 import { FAMILIES, type Family } from '../adapters/types';
-import { MAIN_ARMS, PAPER_ARMS, prepareCodec, runExperiment } from '../unimrg/experiment';
+import { checkExperimentOut, MAIN_ARMS, PAPER_ARMS, prepareCodec, runExperiment } from '../unimrg/experiment';
 import { writeReport } from '../unimrg/report';
-import { asUsage, numberFlag, UsageError } from './errors';
+import { makeDirs } from '../io/dirs';
+import { asUsage, batchModeFlag, numberFlag, progressFlag } from './errors';
 
 /** The main job's budget on 2 CPU cores (README's Quick start). */
 export const QUICKSTART = { family: 'autoregressive-vq' as Family, baseSteps: 1200, steps: 600, evalCount: 60, generationCount: 8, codecScenes: 150, count: 4000 };
@@ -21,6 +22,7 @@ export function addExperimentCommands(cli: Command): void {
       const family = asUsage(() => checkFamily(f.family));
       asUsage(() => codecConfig(family, f.preset)); // a bad preset is a usage error, before any work
       const scenes = numberFlag('scenes', f.scenes, { integer: true, min: 1 })!;
+      asUsage(() => makeDirs(path.dirname(path.resolve(f.out)), '--out')); // before the fitting, not after
       const file = await prepareCodec(family, f.preset, path.resolve(f.out), scenes, (s) => console.error(s));
       console.log(`codec: ${file}`);
     });
@@ -34,16 +36,25 @@ export function addExperimentCommands(cli: Command): void {
     .option('--eval-count <n>', 'scenes per split for understanding', '100')
     .option('-o, --out <dir>', 'output directory', 'runs/experiment')
     .option('--progress <kind>', 'bar | lines | none')
-    .action(async (f: { family: string; seeds: string; steps: string; baseSteps: string; evalCount: string; out: string; progress?: string }) => {
+    .option('--batch-mode <mode>', 'per-task (the published protocol: one micro-batch of every trained task per step) | mixed | interleave (equal compute)', 'per-task')
+    .option('--overwrite', 'replace the runs of an earlier experiment in the output directory')
+    .action(async (f: { family: string; seeds: string; steps: string; baseSteps: string; evalCount: string; out: string; progress?: string; batchMode?: string; overwrite?: boolean }) => {
       const families = f.family === 'all' ? [...FAMILIES] : [asUsage(() => checkFamily(f.family))];
       const seeds = f.seeds.split(',').map((s) => numberFlag('seeds', s, { integer: true, min: 0 })!);
       const steps = numberFlag('steps', f.steps, { integer: true, min: 1 })!;
       const baseSteps = numberFlag('base-steps', f.baseSteps, { integer: true, min: 1 })!;
       const evalCount = numberFlag('eval-count', f.evalCount, { integer: true, min: 1 })!;
+      const progress = progressFlag(f.progress);
+      const batchMode = batchModeFlag(f.batchMode);
       for (const family of families) {
         const out = path.resolve(f.out, family);
-        const r = await runExperiment({ family, out, arms: PAPER_ARMS, seeds, steps, baseSteps, evalCount, generationCount: 8, progress: f.progress as 'lines' });
-        const command = `unimrg experiment --family ${family} --seeds ${seeds.join(',')} --steps ${steps} --base-steps ${baseSteps} --eval-count ${evalCount}`;
+        asUsage(() => { checkExperimentOut({ out, arms: PAPER_ARMS, seeds, overwrite: f.overwrite }); makeDirs(out, '--out'); });
+      }
+      for (const family of families) {
+        const out = path.resolve(f.out, family);
+        const options = { family, out, arms: PAPER_ARMS, seeds, steps, baseSteps, evalCount, generationCount: 8, progress, batchMode, overwrite: f.overwrite };
+        const r = await runExperiment(options);
+        const command = `unimrg experiment --family ${family} --seeds ${seeds.join(',')} --steps ${steps} --base-steps ${baseSteps} --eval-count ${evalCount} --batch-mode ${batchMode}`;
         console.log(`report: ${await writeReport(out, r, { title: `UniMRG at small scale: ${family}`, command })}`);
       }
     });
@@ -53,14 +64,19 @@ export function addExperimentCommands(cli: Command): void {
     .option('--family <name>', FAMILIES.join(' | '), QUICKSTART.family)
     .option('-o, --out <dir>', 'run directory (default runs/<timestamp>)')
     .option('--progress <kind>', 'bar | lines | none')
-    .action(async (f: { family: string; out?: string; progress?: string }) => {
+    .option('--batch-mode <mode>', 'per-task (the published protocol) | mixed | interleave (equal compute)', 'per-task')
+    .option('--overwrite', 'replace an earlier quick start in the output directory')
+    .action(async (f: { family: string; out?: string; progress?: string; batchMode?: string; overwrite?: boolean }) => {
       const family = asUsage(() => checkFamily(f.family));
-      if (f.progress !== undefined && !['bar', 'lines', 'none'].includes(f.progress)) throw new UsageError(`--progress must be bar, lines or none, got '${f.progress}'`);
+      const progress = progressFlag(f.progress);
+      const batchMode = batchModeFlag(f.batchMode);
       const id = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
       const out = path.resolve(f.out ?? path.join('runs', id));
       const q = QUICKSTART;
-      const r = await runExperiment({ family, out, arms: MAIN_ARMS, seeds: [0], steps: q.steps, baseSteps: q.baseSteps, evalCount: q.evalCount, generationCount: q.generationCount, codecScenes: q.codecScenes, count: q.count, progress: f.progress as 'lines' });
-      const report = await writeReport(out, r, { title: 'UniMRG quick start: post-training with all four tasks against understanding only', command: `unimrg quickstart --family ${family}` });
+      const options = { family, out, arms: MAIN_ARMS, seeds: [0], steps: q.steps, baseSteps: q.baseSteps, evalCount: q.evalCount, generationCount: q.generationCount, codecScenes: q.codecScenes, count: q.count, progress, batchMode, overwrite: f.overwrite };
+      asUsage(() => { checkExperimentOut(options); makeDirs(out, '--out'); });
+      const r = await runExperiment(options);
+      const report = await writeReport(out, r, { title: 'UniMRG quick start: post-training with all four tasks against understanding only', command: `unimrg quickstart --family ${family} --batch-mode ${batchMode}` });
       console.log(`report: ${report} (${(r.seconds / 60).toFixed(1)} min)`);
     });
 }

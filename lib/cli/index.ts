@@ -1,6 +1,7 @@
 // The `unimrg` command line (bin/unimrg.js). One file per command beside this one.
 import { Command } from 'commander';
 import { doctor, formatDoctor } from './doctor';
+import { watchLauncher } from '../distributed/launcher-watchdog';
 import { EXIT } from './errors';
 import { addEvalCommands } from './evaluate';
 import { addExperimentCommands } from './experiment';
@@ -32,6 +33,7 @@ export function program(): Command {
 
 /** Runs the command line; resolves with the process exit code (never calls process.exit). */
 export async function main(argv: string[] = process.argv): Promise<number> {
+  watchLauncher(); // a rank of `unimrg launch` dies with it
   try {
     await program().parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

@@ -54,9 +54,9 @@ export function addLabelCommand(cli: Command): void {
       try {
         r = await labelImages({
           images, out: f.out, depthTeacher: f.depthTeacher, segTeacher: f.segTeacher, device: f.device,
-          batchSize: numberFlag('batch-size', f.batchSize, { integer: true, min: 1 }),
-          size: numberFlag('size', f.size, { integer: true, min: 1 }),
-          segSize: numberFlag('seg-size', f.segSize, { integer: true, min: 1 }),
+          batchSize: numberFlag('batch-size', f.batchSize, { integer: true, min: 1, max: 1024 }),
+          size: numberFlag('size', f.size, { integer: true, min: 1, max: 8192 }),
+          segSize: numberFlag('seg-size', f.segSize, { integer: true, min: 1, max: 8192 }),
           maskThreshold: numberFlag('mask-threshold', f.maskThreshold),
           depthBits: bits,
           onProgress,

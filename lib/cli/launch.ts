@@ -2,8 +2,11 @@
 // RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR and MASTER_PORT set;
 // when one rank fails, names it, stops the others and returns a non-zero exit code.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { numberFlag } from './errors';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
+import { LAUNCHER_PID_ENV } from '../distributed/launcher-watchdog';
+import { numberFlag, UsageError } from './errors';
 
 export interface LaunchOptions {
   /** Processes on this node. */
@@ -26,8 +29,11 @@ export interface LaunchOptions {
   graceMs?: number;
 }
 
+/** Ranks on one machine: beyond this the processes alone would exhaust memory. */
+export const MAX_NPROC = 64;
+
 function bad(message: string): never {
-  throw new Error(`unimrg launch: ${message}`);
+  throw new UsageError(`unimrg launch: ${message}`);
 }
 
 function freePort(): Promise<number> {
@@ -49,6 +55,25 @@ export function commandLine(command: string[]): [string, string[]] {
   return [first, rest];
 }
 
+/**
+ * util-linux's setpriv, which starts a command with PR_SET_PDEATHSIG so that the kernel kills it
+ * when the launcher dies, even by SIGKILL (Linux only; undefined where it is missing).
+ */
+function setprivPath(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).concat(['/usr/bin', '/bin'])) {
+    const p = path.join(dir, 'setpriv');
+    try { fs.accessSync(p, fs.constants.X_OK); return p; } catch { /* not here */ }
+  }
+  return undefined;
+}
+
+/** The process to spawn for a rank: the command, under setpriv --pdeathsig KILL where available. */
+export function rankCommand(file: string, args: string[]): [string, string[]] {
+  const setpriv = setprivPath();
+  return setpriv === undefined ? [file, args] : [setpriv, ['--pdeathsig', 'KILL', '--', file, ...args]];
+}
+
 /** Runs the job; resolves with the exit code it should end with (0 when every rank succeeded). */
 export async function launch(opts: LaunchOptions, command: string[]): Promise<number> {
   const nnodes = opts.nnodes ?? 1;
@@ -66,7 +91,7 @@ export async function launch(opts: LaunchOptions, command: string[]): Promise<nu
   }
   const masterAddr = opts.masterAddr ?? '127.0.0.1';
   const world = nnodes * opts.nproc;
-  const [file, args] = commandLine(command);
+  const [file, args] = rankCommand(...commandLine(command));
 
   const children: ChildProcess[] = [];
   const running = new Set<number>();
@@ -93,6 +118,7 @@ export async function launch(opts: LaunchOptions, command: string[]): Promise<nu
           ...opts.env,
           RANK: String(rank), LOCAL_RANK: String(local), WORLD_SIZE: String(world), LOCAL_WORLD_SIZE: String(opts.nproc),
           GROUP_RANK: String(nodeRank), MASTER_ADDR: masterAddr, MASTER_PORT: String(port),
+          [LAUNCHER_PID_ENV]: String(process.pid),
         };
         const child = spawn(file, args, { env, stdio: opts.stdio ?? 'inherit' });
         children.push(child);
@@ -109,7 +135,7 @@ export async function launch(opts: LaunchOptions, command: string[]): Promise<nu
           const failed = signal !== null || (code ?? 1) !== 0;
           if (failed && !failure) {
             failure = { code: code && code > 0 ? code : 1 };
-            const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+            const how = signal ? `was killed by ${signal}` : `exited with code ${code}${code === 127 ? ' (command not found?)' : ''}`;
             log(`unimrg launch: rank ${rank} (local rank ${local}, pid ${child.pid}) ${how}` +
               (running.size ? `; stopping the other ${running.size} rank(s) on this node` : ''));
             stopOthers();
@@ -137,9 +163,9 @@ export function addLaunchCommand(cli: import('commander').Command): void {
     .option('--master-port <port>', 'rendezvous port of rank 0 (0: a free port, one node only)', '29500')
     .argument('<command...>', 'the command each rank runs (after --)')
     .action(async (command: string[], f: { nproc: string; nnodes: string; nodeRank: string; masterAddr: string; masterPort: string }) => {
-      const int = (name: string, v: string, min: number) => numberFlag(name, v, { integer: true, min })!;
+      const int = (name: string, v: string, min: number, max?: number) => numberFlag(name, v, { integer: true, min, max })!;
       const opts = {
-        nproc: int('nproc', f.nproc, 1), nnodes: int('nnodes', f.nnodes, 1), nodeRank: int('node-rank', f.nodeRank, 0),
+        nproc: int('nproc', f.nproc, 1, MAX_NPROC), nnodes: int('nnodes', f.nnodes, 1), nodeRank: int('node-rank', f.nodeRank, 0),
         masterAddr: f.masterAddr, masterPort: int('master-port', f.masterPort, 0),
       };
       process.exitCode = await launch(opts, command);

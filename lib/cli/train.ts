@@ -3,16 +3,26 @@
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { TASKS } from '../data/tasks/kinds';
-import { parseTrainConfig, type TrainConfigInput } from '../unimrg/config';
+import { MAX_BATCH, MAX_WORKERS, parseTrainConfig, type TrainConfig, type TrainConfigInput } from '../unimrg/config';
+import { makeDirs } from '../io/dirs';
+import { checkRunDir } from '../unimrg/run-dir';
+import { codecConfig } from '../adapters/registry';
+import { readAdapterSpec } from '../unimrg/trainer';
 import { trainInWorker } from '../unimrg/run';
-import { asUsage, EXIT, numberFlag, UsageError } from './errors';
-import { launch } from './launch';
+import { asUsage, EXIT, numberFlag, progressFlag, UsageError } from './errors';
+import { launch, MAX_NPROC } from './launch';
 
 export interface TrainFlags {
   config?: string; family?: string; preset?: string; steps?: string; batchSize?: string; mode?: string; accumulate?: string;
   lr?: string; weights?: string; tasks?: string; base?: string; codec?: string; out?: string; resume?: boolean; seed?: string;
   device?: string; evalEvery?: string; checkpointEvery?: string; workers?: string; count?: string; progress?: string; nproc?: string;
-  zero?: boolean; tokenizer?: string;
+  zero?: boolean; tokenizer?: string; overwrite?: boolean;
+}
+
+/** The preset and model overrides name a model (unless a base run brings its own). */
+function checkPreset(c: TrainConfig): void {
+  if (c.base !== undefined && readAdapterSpec(c.base) !== undefined) return;
+  codecConfig(c.family, c.preset, c.model);
 }
 
 /** The command line without --nproc (each rank runs the same training command). */
@@ -29,11 +39,15 @@ export function withoutNproc(args: readonly string[]): string[] {
 /** Reads a JSON config file (or throws a UsageError saying what is wrong with it). */
 export function readJsonConfig(file: string): Record<string, unknown> {
   if (!fs.existsSync(file)) throw new UsageError(`config file not found: ${file}`);
+  if (!fs.statSync(file).isFile()) throw new UsageError(`config file ${file} is not a regular file`);
+  let c: unknown;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    c = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw new UsageError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
   }
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw new UsageError(`config file ${file} must hold a JSON object, not ${c === null ? 'null' : Array.isArray(c) ? 'an array' : typeof c}`);
+  return c as Record<string, unknown>;
 }
 
 function perTaskFlag(name: string, v: string): Record<string, number> {
@@ -44,6 +58,7 @@ function perTaskFlag(name: string, v: string): Record<string, number> {
 
 function tasksFlag(v: string): Record<string, number> {
   const names = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError(`--tasks names no task (expected a comma-separated list of ${TASKS.join(', ')})`);
   for (const n of names) if (!(TASKS as readonly string[]).includes(n)) throw new UsageError(`--tasks: unknown task '${n}' (expected ${TASKS.join(', ')})`);
   return Object.fromEntries(TASKS.map((t) => [t, names.includes(t) ? 1 : 0]));
 }
@@ -63,15 +78,15 @@ export function configFromFlags(f: TrainFlags): TrainConfigInput {
   c.seed = numberFlag('seed', f.seed, { integer: true, min: 0 }) ?? c.seed;
   c.evalEvery = numberFlag('eval-every', f.evalEvery, { integer: true, min: 0 }) ?? c.evalEvery;
   c.checkpointEvery = numberFlag('checkpoint-every', f.checkpointEvery, { integer: true, min: 0 }) ?? c.checkpointEvery;
-  set('batch', 'size', numberFlag('batch-size', f.batchSize, { integer: true, min: 1 }));
+  set('batch', 'size', numberFlag('batch-size', f.batchSize, { integer: true, min: 1, max: MAX_BATCH }));
   set('batch', 'mode', f.mode);
-  set('batch', 'accumulate', numberFlag('accumulate', f.accumulate, { integer: true, min: 1 }));
+  set('batch', 'accumulate', numberFlag('accumulate', f.accumulate, { integer: true, min: 1, max: MAX_BATCH }));
   set('optim', 'lr', numberFlag('lr', f.lr, { min: 0 }));
   if (f.zero) set('optim', 'zero', true);
-  set('data', 'workers', numberFlag('workers', f.workers, { integer: true, min: 0 }));
+  set('data', 'workers', numberFlag('workers', f.workers, { integer: true, min: 0, max: MAX_WORKERS }));
   set('data', 'count', numberFlag('count', f.count, { integer: true, min: 1 }));
-  if (f.weights) set('tasks', 'weights', perTaskFlag('weights', f.weights));
-  if (f.tasks) set('tasks', 'ratios', tasksFlag(f.tasks));
+  if (f.weights !== undefined) set('tasks', 'weights', perTaskFlag('weights', f.weights));
+  if (f.tasks !== undefined) set('tasks', 'ratios', tasksFlag(f.tasks));
   return c as TrainConfigInput;
 }
 
@@ -86,8 +101,8 @@ export function addTrainCommand(cli: Command): void {
     .option('--tokenizer <path>', 'a Hugging Face tokenizer.json (or its folder) for the text (default: the scenes\' word tokenizer)')
     .option('--steps <n>', 'optimiser steps')
     .option('--batch-size <n>', 'samples per micro-batch')
-    .option('--mode <mode>', 'mixed | interleave task batching')
-    .option('--accumulate <n>', 'micro-batches per step')
+    .option('--mode <mode>', 'task batching: per-task (published: one micro-batch of every task per step) | interleave | mixed')
+    .option('--accumulate <n>', 'micro-batches per step (per-task: per task and step)')
     .option('--lr <x>', 'peak learning rate')
     .option('--weights <u,r,d,s>', 'loss weight per task (understanding, reconstruction, depth, segmentation)')
     .option('--tasks <list>', 'tasks to train, e.g. understanding,depth (the others get ratio 0)')
@@ -99,18 +114,23 @@ export function addTrainCommand(cli: Command): void {
     .option('--device <d>', 'cpu | cuda | cuda:N')
     .option('-o, --out <dir>', 'run directory')
     .option('--resume', 'continue from the run directory\'s checkpoint')
+    .option('--overwrite', 'replace the run already in the output directory (its metrics and checkpoints are deleted)')
     .option('--progress <kind>', 'bar | lines | none')
     .option('--nproc <n>', 'data-parallel processes on this machine (as unimrg launch --nproc n)')
     .option('--zero', "with --nproc: shard the optimiser's state over the processes (ZeRO stage 1)")
     .action(async (f: TrainFlags, cmd: Command) => {
       const input = configFromFlags(f);
       const config = asUsage(() => parseTrainConfig(input));
+      // Everything that can be checked before a rank or a thread starts is a usage error, exit 2.
+      asUsage(() => checkPreset(config));
+      asUsage(() => checkRunDir(config.out, { resume: f.resume, overwrite: f.overwrite }));
+      if (Number(process.env.RANK ?? '0') === 0) asUsage(() => makeDirs(config.out, '--out')); // an uncreatable -o fails now, not after the model is built
       if (config.base !== undefined && !fs.existsSync(config.base)) throw new UsageError(`--base: ${config.base} does not exist`);
       if (config.codec !== undefined && !fs.existsSync(config.codec)) throw new UsageError(`--codec: ${config.codec} does not exist`);
       const tok = config.data.tokenizer;
       if (tok !== undefined && !fs.existsSync(tok.path)) throw new UsageError(`--tokenizer: ${tok.path} does not exist`);
-      if (f.progress !== undefined && !['bar', 'lines', 'none'].includes(f.progress)) throw new UsageError(`--progress must be bar, lines or none, got '${f.progress}'`);
-      const nproc = numberFlag('nproc', f.nproc, { integer: true, min: 1 }) ?? 1;
+      progressFlag(f.progress);
+      const nproc = numberFlag('nproc', f.nproc, { integer: true, min: 1, max: MAX_NPROC }) ?? 1;
       if (nproc > 1) {
         // Re-run this very command once per rank with torchrun's environment.
         const raw = (cmd.parent as unknown as { rawArgs: string[] }).rawArgs;
@@ -119,7 +139,7 @@ export function addTrainCommand(cli: Command): void {
       }
       const rank = Number(process.env.RANK ?? '0');
       const progress = rank === 0 ? f.progress as 'bar' | undefined : 'none';
-      const r = await trainInWorker(input, { resume: f.resume, progress });
+      const r = await trainInWorker(input, { resume: f.resume, overwrite: f.overwrite, progress });
       if (rank === 0) console.log(`${r.stopped ? 'stopped' : 'finished'} at step ${r.step}; checkpoint: ${r.checkpoint}`);
       if (r.stopped) process.exitCode = EXIT.interrupted;
     });

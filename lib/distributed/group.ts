@@ -6,6 +6,7 @@ import { native } from '../native/binding';
 import type { ReduceOpName } from '../native/types';
 import { TorchError } from '../torch/errors';
 import { Tensor } from '../torch/tensor';
+import { watchLauncher } from './launcher-watchdog';
 
 export type ReduceOp = ReduceOpName;
 export type Backend = 'gloo' | 'nccl';
@@ -129,5 +130,6 @@ export class ProcessGroup {
 
 /** `await distributed.initProcessGroup()` in a script started by `unimrg launch` (or torchrun). */
 export function initProcessGroup(opts: InitOptions = {}): Promise<ProcessGroup> {
+  watchLauncher();
   return ProcessGroup.init(opts);
 }

@@ -22,11 +22,13 @@ import { getRngState, setRngState } from '../torch/backend';
 import { TorchError } from '../torch/errors';
 import { Tensor } from '../torch/tensor';
 import { writeAll, writeFileAtomic } from './atomic';
+import { faultPoint, findCheckpoint, isCheckpointDir, removeStaleTemps, STATE_FILE, tempName } from './checkpoint-recovery';
+import { makeDirs } from './dirs';
+import { requireRegularFile } from './regular-file';
 import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from './safetensors';
 
 const FORMAT = 'unimrg-training-checkpoint';
 const VERSION = 1;
-const STATE_FILE = 'trainer_state.json';
 const FILES = ['model.safetensors', 'optimizer.safetensors', 'rng.safetensors'] as const;
 
 /** What a checkpoint holds besides tensors: JSON-serialisable user data. */
@@ -92,8 +94,6 @@ function fsyncDir(dir: string): void {
   }
 }
 
-const isCheckpointDir = (d: string): boolean => fs.existsSync(path.join(d, STATE_FILE));
-
 /**
  * Saves the whole training state into the directory `dir` (created; an existing checkpoint there
  * is replaced atomically, anything else there is refused).
@@ -107,7 +107,8 @@ export function saveCheckpoint(dir: string, o: SaveCheckpointOptions): void {
   const parent = path.dirname(target);
   const base = path.basename(target);
   const prev = `${target}.prev`;
-  fs.mkdirSync(parent, { recursive: true });
+  makeDirs(parent, op);
+  removeStaleTemps(target);
   // A previous save that stopped between its two renames left only <dir>.prev: put it back.
   if (!fs.existsSync(target) && fs.existsSync(prev) && isCheckpointDir(prev)) fs.renameSync(prev, target);
   if (fs.existsSync(target)) {
@@ -117,11 +118,14 @@ export function saveCheckpoint(dir: string, o: SaveCheckpointOptions): void {
     }
   }
 
-  const tmp = path.join(parent, `.${base}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  const tmp = path.join(parent, tempName(base));
   fs.mkdirSync(tmp);
+  const at = (stage: string) => faultPoint(stage, o.step);
   try {
+    at('temp-created');
     // Model weights.
     saveSafetensors(path.join(tmp, 'model.safetensors'), o.model.stateDict(), { format: 'pt' });
+    at('model-written');
     // Optimiser: tensors by `state.<i>.<name>`, scalars and groups in the JSON.
     const sd = o.optimizer.stateDict();
     const tensors: Record<string, Tensor> = {};
@@ -134,9 +138,11 @@ export function saveCheckpoint(dir: string, o: SaveCheckpointOptions): void {
       }
     }
     saveSafetensors(path.join(tmp, 'optimizer.safetensors'), tensors);
+    at('optimizer-written');
     // The default CPU generator.
     const rng = getRngState();
     try { saveSafetensors(path.join(tmp, 'rng.safetensors'), { cpu: rng }); } finally { rng.dispose(); }
+    at('rng-written');
 
     const files: TrainerState['files'] = {};
     for (const f of FILES) {
@@ -152,14 +158,19 @@ export function saveCheckpoint(dir: string, o: SaveCheckpointOptions): void {
     const json = JSON.stringify(state, null, 1);
     writeFileAtomic(path.join(tmp, STATE_FILE), (fd) => writeAll(fd, Buffer.from(json, 'utf8')));
     fsyncDir(tmp);
+    at('manifest-written');
 
     // Swap: the old checkpoint survives as <dir>.prev until the new one is in place.
     if (fs.existsSync(prev)) fs.rmSync(prev, { recursive: true, force: true });
+    at('old-prev-removed');
     const hadOld = fs.existsSync(target);
     if (hadOld) fs.renameSync(target, prev);
+    at('old-moved-to-prev');
     fs.renameSync(tmp, target);
     fsyncDir(parent);
+    at('new-in-place');
     if (hadOld) fs.rmSync(prev, { recursive: true, force: true });
+    at('prev-removed');
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
@@ -169,6 +180,7 @@ export function saveCheckpoint(dir: string, o: SaveCheckpointOptions): void {
 function readState(dir: string, op: string): TrainerState {
   const file = path.join(dir, STATE_FILE);
   if (!fs.existsSync(file)) fail(op, `${dir} holds no ${STATE_FILE} (not a checkpoint directory, or an incomplete one)`);
+  requireRegularFile(file, (m) => new TorchError(`${op}: ${m}`, op));
   let raw: unknown;
   try { raw = JSON.parse(fs.readFileSync(file, 'utf8')); } catch (e) { return fail(op, `${file} is not valid JSON (${(e as Error).message}); the checkpoint is corrupt or truncated`); }
   const s = raw as TrainerState;
@@ -184,6 +196,30 @@ function readState(dir: string, op: string): TrainerState {
   return s;
 }
 
+/** One file of a checkpoint: present, of the recorded size and (with `verify`) hash, and readable. */
+function checkFile(root: string, st: TrainerState, f: string, verify: boolean, op: string): void {
+  const p = path.join(root, f);
+  if (!fs.existsSync(p)) fail(op, `${p} is missing; the checkpoint is incomplete`);
+  requireRegularFile(p, (m) => new TorchError(`${op}: ${m}`, op));
+  const want = st.files[f];
+  const size = fs.statSync(p).size;
+  if (size !== want.bytes) fail(op, `${p} holds ${size} bytes, the manifest says ${want.bytes} (truncated or corrupt)`);
+  if (verify && sha256(p) !== want.sha256) fail(op, `${p} does not match its SHA-256 in the manifest (corrupt)`);
+  readSafetensorsHeader(p); // a structurally broken file fails here, before anything is loaded
+}
+
+/**
+ * Checks a file against the manifest of the checkpoint that holds it (size and SHA-256), for
+ * readers of a checkpoint's weights alone (`unimrg eval`, `--base`); a file outside a checkpoint
+ * passes unchecked.
+ */
+export function verifyCheckpointFile(file: string): void {
+  const root = path.dirname(path.resolve(file));
+  const name = path.basename(file);
+  if (!isCheckpointDir(root) || !(FILES as readonly string[]).includes(name)) return;
+  checkFile(root, readState(root, 'verifyCheckpointFile'), name, true, 'verifyCheckpointFile');
+}
+
 /**
  * Restores a checkpoint written by saveCheckpoint into existing model / optimiser / schedule
  * objects (built as for the original run) and the default CPU generator. Everything is read and
@@ -191,25 +227,13 @@ function readState(dir: string, op: string): TrainerState {
  */
 export function loadCheckpoint(dir: string, o: LoadCheckpointOptions): { step: number; extra: CheckpointExtra } {
   const op = 'loadCheckpoint';
-  let root = path.resolve(dir);
-  if (!fs.existsSync(root)) {
-    // A save interrupted between its two renames leaves the previous checkpoint at <dir>.prev.
-    if (fs.existsSync(`${root}.prev`) && isCheckpointDir(`${root}.prev`)) root = `${root}.prev`;
-    else fail(op, `no checkpoint at ${root} (the directory does not exist)`);
-  }
+  // A save interrupted between its two renames leaves the previous checkpoint at <dir>.prev.
+  const root = fs.existsSync(dir) ? path.resolve(dir) : findCheckpoint(dir) ?? fail(op, `no checkpoint at ${path.resolve(dir)} (the directory does not exist)`);
   if (!fs.statSync(root).isDirectory()) fail(op, `${root} is not a directory`);
   const st = readState(root, op);
 
   // Files: present, the recorded size and (by default) the recorded hash.
-  for (const f of FILES) {
-    const p = path.join(root, f);
-    if (!fs.existsSync(p)) fail(op, `${p} is missing; the checkpoint is incomplete`);
-    const want = st.files[f];
-    const size = fs.statSync(p).size;
-    if (size !== want.bytes) fail(op, `${p} holds ${size} bytes, the manifest says ${want.bytes} (truncated or corrupt)`);
-    if (o.verify !== false && sha256(p) !== want.sha256) fail(op, `${p} does not match its SHA-256 in the manifest (corrupt)`);
-    readSafetensorsHeader(p); // a structurally broken file fails here, before anything is loaded
-  }
+  for (const f of FILES) checkFile(root, st, f, o.verify !== false, op);
 
   // Optimiser and schedule: the same kinds, the same layout.
   const opt = o.optimizer;

@@ -4,6 +4,11 @@ import { z } from 'zod';
 import { FAMILIES } from '../adapters/types';
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
 
+/** Loader threads: more than this only multiplies memory (10,000 exhausted V8's heap at 11 GB). */
+export const MAX_WORKERS = 64;
+/** Samples per micro-batch and micro-batches per step. */
+export const MAX_BATCH = 65536;
+
 const perTask = (d: number) => z.object({
   understanding: z.number().min(0).default(d),
   reconstruction: z.number().min(0).default(d),
@@ -32,8 +37,8 @@ export const TrainConfigSchema = z.object({
     json: z.string().optional(),
     /** Training scenes (source scenes). */
     count: z.number().int().positive().default(4000),
-    /** Loader worker threads (0: build batches on the training thread). */
-    workers: z.number().int().min(0).default(1),
+    /** Loader worker threads (0: build batches on the training thread); each holds a V8 heap, hence the bound. */
+    workers: z.number().int().min(0).max(MAX_WORKERS).default(1),
     /**
      * A Hugging Face tokenizer.json (or a model folder holding it) for the text; the model's text
      * vocabulary follows it. Default: the embedded scenes' word tokenizer (or the base run's).
@@ -47,11 +52,16 @@ export const TrainConfigSchema = z.object({
     ratios: perTask(1).default({}),
   }).strict().default({}),
   batch: z.object({
-    size: z.number().int().positive().default(8),
-    /** interleave: one task per batch, in turn; mixed: tasks mixed within each batch. */
-    mode: z.enum(['interleave', 'mixed']).default('mixed'),
-    /** Micro-batches per optimiser step. */
-    accumulate: z.number().int().positive().default(1),
+    size: z.number().int().positive().max(MAX_BATCH).default(8),
+    /**
+     * per-task (the published protocol): every optimiser step holds one full micro-batch of each
+     * trained task, so adding tasks adds samples and the understanding rows per step stay those
+     * of an understanding-only run; interleave: one task per micro-batch, in turn, `accumulate`
+     * micro-batches per step (the tasks share the step); mixed: the tasks share each micro-batch.
+     */
+    mode: z.enum(['per-task', 'interleave', 'mixed']).default('per-task'),
+    /** Micro-batches per optimiser step (per-task: per task and step). */
+    accumulate: z.number().int().positive().max(MAX_BATCH).default(1),
   }).strict().default({}),
   optim: z.object({
     lr: z.number().positive().optional(),
@@ -102,6 +112,13 @@ export function parseTrainConfig(input: unknown): TrainConfig {
   const d = PRESET_DEFAULTS[c.preset] ?? PUBLISHED;
   if (c.data.source === 'llava' && c.data.path === undefined) throw new RangeError('invalid training configuration:\n  data.path: a LLaVA source needs the folder path');
   if (TASKS.every((t) => c.tasks.ratios[t] === 0)) throw new RangeError('invalid training configuration:\n  tasks.ratios: every task has ratio 0');
+  const trained = TASKS.filter((t) => c.tasks.ratios[t] > 0);
+  if (c.batch.mode === 'per-task' && TASKS.some((t) => c.tasks.ratios[t] !== 0 && c.tasks.ratios[t] !== 1)) {
+    throw new RangeError('invalid training configuration:\n  tasks.ratios: per-task batching gives every trained task one micro-batch per step, so ratios must be 0 (left out) or 1; use batch.mode interleave or mixed for other ratios');
+  }
+  if (trained.every((t) => c.tasks.weights[t] === 0)) {
+    throw new RangeError(`invalid training configuration:\n  tasks.weights: every trained task (${trained.join(', ')}) has weight 0, so the loss is zero and nothing would be learned`);
+  }
   return { ...c, steps: c.steps ?? d.steps, optim: { ...c.optim, lr: c.optim.lr ?? d.lr } };
 }
 

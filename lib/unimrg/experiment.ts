@@ -8,10 +8,13 @@ import { fitCodecOnScenes, saveCodec } from '../adapters/codecs';
 import { codecConfig } from '../adapters/registry';
 import type { Family } from '../adapters/types';
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
+import type { BatchMode } from '../data/tasks/schedule';
 import type { TrainConfigInput } from './config';
 import { evaluate, type EvalResult } from './evaluate';
 import { buildAdapter, readAdapterSpec, type StepMetrics } from './trainer';
 import { trainInWorker, type RunOptions } from './run';
+import { METRICS_FILE, metricsUpTo, runHistory } from './run-dir';
+import { makeDirs } from '../io/dirs';
 
 export interface Arm {
   name: string;
@@ -53,6 +56,10 @@ export interface ExperimentOptions {
   train?: Partial<TrainConfigInput>;
   progress?: RunOptions['progress'];
   log?: (line: string) => void;
+  /** Batching of every run (default per-task, the published protocol; see config batch.mode). */
+  batchMode?: BatchMode;
+  /** Replace runs already in `out` (refused otherwise, before any work). */
+  overwrite?: boolean;
 }
 
 export interface ArmResult {
@@ -66,18 +73,33 @@ export interface ArmResult {
 
 export interface ExperimentResult {
   family: Family;
+  /** How every run was batched (absent in results written before it was recorded). */
+  batchMode?: BatchMode;
   base: string;
   baseEval: EvalResult;
   arms: ArmResult[];
   seconds: number;
 }
 
+const armDir = (out: string, arm: Arm, seed: number) => path.join(out, `${arm.name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase()}-seed${seed}`);
+
+/** Refuses, before any work, an output directory whose runs this experiment would replace. */
+export function checkExperimentOut(o: Pick<ExperimentOptions, 'out' | 'base' | 'seeds' | 'arms' | 'overwrite'>): void {
+  if (o.overwrite) return;
+  const out = path.resolve(o.out);
+  if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new RangeError(`--out: ${out} exists and is not a directory`);
+  const runDirs = [...(o.base === undefined ? [path.join(out, 'base')] : []), ...(o.seeds ?? [0]).flatMap((seed) => (o.arms ?? MAIN_ARMS).map((arm) => armDir(out, arm, seed)))];
+  const taken = runDirs.filter((d) => runHistory(d).length > 0);
+  if (taken.length > 0) {
+    throw new RangeError(`--out: ${out} already holds runs of an experiment (${taken.map((d) => path.relative(out, d)).join(', ')}); pass --overwrite to replace them, or choose another --out`);
+  }
+}
+
 const ratiosFor = (tasks: readonly TaskKind[]) => Object.fromEntries(TASKS.map((t) => [t, tasks.includes(t) ? 1 : 0]));
 
+/** A run's metrics.jsonl (a torn last line, a write cut short by a kill, is left out). */
 export function readMetrics(runDir: string): StepMetrics[] {
-  const f = path.join(runDir, 'metrics.jsonl');
-  if (!fs.existsSync(f)) return [];
-  return fs.readFileSync(f, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as StepMetrics);
+  return metricsUpTo(path.join(runDir, METRICS_FILE), Infinity).kept.map((l) => JSON.parse(l) as StepMetrics);
 }
 
 /** The codec file for a family, fitted on training scenes (all three generation targets). */
@@ -86,7 +108,7 @@ export async function prepareCodec(family: Family, preset: string, file: string,
   const config = codecConfig(family, preset);
   log(`fitting the ${config.kind} image codec on ${scenes} scenes (images, depth and boundary maps)`);
   const codec = await fitCodecOnScenes({ ...config, count: scenes, seed: 0 });
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDirs(path.dirname(file), 'codec file');
   saveCodec(codec, file);
   codec.dispose();
   return file;
@@ -97,10 +119,15 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const preset = o.preset ?? 'tiny';
   const out = path.resolve(o.out);
-  fs.mkdirSync(out, { recursive: true });
+  const seeds = o.seeds ?? [0];
+  const armsToRun = o.arms ?? MAIN_ARMS;
+  const batchMode = o.batchMode ?? 'per-task';
+  checkExperimentOut(o);
+  makeDirs(out, '--out');
+  const run = { progress: o.progress, overwrite: o.overwrite };
   const common = (seed: number): TrainConfigInput => ({
     family: o.family, preset, seed,
-    batch: { size: o.batchSize ?? 8, mode: 'mixed' },
+    batch: { size: o.batchSize ?? 8, mode: batchMode },
     data: { count: o.count ?? 4000, ...(o.train?.data ?? {}) },
     ...o.train,
   } as TrainConfigInput);
@@ -112,7 +139,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     codec = await prepareCodec(o.family, preset, path.join(out, 'codec.safetensors'), o.codecScenes ?? 200, log);
     base = path.join(out, 'base');
     log(`pre-training the base model (understanding + reconstruction, ${o.baseSteps} steps) → ${base}`);
-    await trainInWorker({ ...common(0), out: base, codec, steps: o.baseSteps, tasks: { ratios: ratiosFor(['understanding', 'reconstruction']) } }, { progress: o.progress });
+    await trainInWorker({ ...common(0), out: base, codec, steps: o.baseSteps, tasks: { ratios: ratiosFor(['understanding', 'reconstruction']) } }, run);
   } else if (readAdapterSpec(base) === undefined) {
     throw new RangeError(`the base ${base} has no ${'adapter.json'} beside it: use a run directory written by unimrg train`);
   }
@@ -122,13 +149,12 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   baseAdapter.dispose();
 
   const arms: ArmResult[] = [];
-  for (const seed of o.seeds ?? [0]) {
-    for (const arm of o.arms ?? MAIN_ARMS) {
-      const slug = arm.name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
-      const runDir = path.join(out, `${slug}-seed${seed}`);
+  for (const seed of seeds) {
+    for (const arm of armsToRun) {
+      const runDir = armDir(out, arm, seed);
       const a0 = performance.now();
       log(`post-training "${arm.name}" (seed ${seed}, ${o.steps} steps) → ${runDir}`);
-      await trainInWorker({ ...common(seed), out: runDir, base, steps: o.steps, tasks: { ratios: ratiosFor(arm.tasks) } }, { progress: o.progress });
+      await trainInWorker({ ...common(seed), out: runDir, base, steps: o.steps, tasks: { ratios: ratiosFor(arm.tasks) } }, run);
       const adapter = buildAdapter(readAdapterSpec(runDir)!, { weights: runDir });
       log(`evaluating "${arm.name}" (seed ${seed})`);
       const ev = await evaluate(adapter, { ...evalOpts, gridFile: path.join(runDir, 'samples.png') });
@@ -137,7 +163,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       fs.writeFileSync(path.join(runDir, 'eval.json'), `${JSON.stringify(ev, null, 2)}\n`);
     }
   }
-  const result: ExperimentResult = { family: o.family, base, baseEval, arms, seconds: (performance.now() - t0) / 1000 };
+  const result: ExperimentResult = { family: o.family, batchMode, base, baseEval, arms, seconds: (performance.now() - t0) / 1000 };
   fs.writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(result, (k, v) => (k === 'metrics' ? undefined : v), 2)}\n`);
   return result;
 }

@@ -9,6 +9,8 @@ import { barChart, linePlot, type LineSeries } from './eval/plot';
 import { writePng } from './eval/png';
 import type { EvalResult } from './evaluate';
 import type { ArmResult, ExperimentResult } from './experiment';
+import type { BatchMode } from '../data/tasks/schedule';
+import { makeDirs } from '../io/dirs';
 
 const SPLITS = ['val', 'test', 'compositional'] as const;
 
@@ -76,6 +78,16 @@ function lossSeries(arms: ArmResult[], task: TaskKind): LineSeries[] {
   return out;
 }
 
+/** What the batching mode means for the comparison, in one sentence for every results table. */
+export function protocolSentence(mode: BatchMode | undefined): string {
+  switch (mode) {
+    case 'per-task': return 'Batching: **per-task**, the published protocol: every step holds one full micro-batch of each trained task, so the understanding rows per step, and their order, are the same in every arm (arms with more tasks see more samples).';
+    case 'mixed': return 'Batching: **mixed**, equal compute: every arm\'s step holds one batch shared by its trained tasks, so arms with more tasks see fewer understanding rows.';
+    case 'interleave': return 'Batching: **interleave**, equal compute: one task per micro-batch in turn, so arms with more tasks see fewer understanding rows.';
+    default: return 'Batching: not recorded (results from before the batching mode was recorded were mixed).';
+  }
+}
+
 /** A trailing mean over 10 steps: per-step losses of small batches are noisy. */
 function smooth(y: number[], k = 10): number[] {
   return y.map((_, i) => {
@@ -86,7 +98,7 @@ function smooth(y: number[], k = 10): number[] {
 
 /** Writes report.md and its PNGs into `dir`; returns the report's path. */
 export async function writeReport(dir: string, r: ExperimentResult, o: { title?: string; command?: string } = {}): Promise<string> {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir, 'report');
   const curves: string[] = [];
   for (const task of TASKS) {
     const series = lossSeries(r.arms, task);
@@ -105,7 +117,7 @@ export async function writeReport(dir: string, r: ExperimentResult, o: { title?:
   const md = [
     `# ${o.title ?? `UniMRG experiment: ${r.family}`}`, '',
     o.command ? `Produced by \`${o.command}\` in ${(r.seconds / 60).toFixed(1)} min.` : `Took ${(r.seconds / 60).toFixed(1)} min.`, '',
-    `Every arm starts from the same base model (\`${path.relative(dir, r.base) || r.base}\`) and trains the same number of steps with the same batch size; only the tasks differ. Seeds: ${[...new Set(r.arms.map((a) => a.seed))].join(', ')}${r.arms.length > 0 && new Set(r.arms.map((a) => a.seed)).size > 1 ? ' (mean ± sample std)' : ''}.`, '',
+    `Every arm starts from the same base model (\`${path.relative(dir, r.base) || r.base}\`) and trains the same number of steps with the same batch size; only the tasks differ. ${protocolSentence(r.batchMode)} Seeds: ${[...new Set(r.arms.map((a) => a.seed))].join(', ')}${r.arms.length > 0 && new Set(r.arms.map((a) => a.seed)).size > 1 ? ' (mean ± sample std)' : ''}.`, '',
     resultTables(r),
     '## Plots', '',
     ...curves.map((c) => `${c}\n`),

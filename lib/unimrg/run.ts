@@ -3,11 +3,13 @@
 // stop with a checkpoint.
 import { Worker } from 'node:worker_threads';
 import { SingleBar } from 'cli-progress';
+import { watchLauncher } from '../distributed/launcher-watchdog';
+import { dieBySignal } from '../util/die';
 import { workerEntry } from '../util/worker-entry';
 import type { StepMetrics, TrainEvent } from './trainer';
+import type { RunDirOptions } from './run-dir';
 
-export interface RunOptions {
-  resume?: boolean;
+export interface RunOptions extends RunDirOptions {
   /** 'bar' (a TTY progress bar), 'lines' (a line every `every` steps), 'none'. Default: bar on a TTY. */
   progress?: 'bar' | 'lines' | 'none';
   every?: number;
@@ -28,18 +30,24 @@ export function stepLine(m: StepMetrics, steps: number): string {
 
 /** Trains `config` in a worker thread; resolves with the final step and checkpoint. */
 export function trainInWorker(config: unknown, o: RunOptions = {}): Promise<{ step: number; stopped: boolean; checkpoint: string }> {
+  watchLauncher();
   const { code, data } = workerEntry(__dirname, 'train-worker');
   const stop = new SharedArrayBuffer(4);
   const flag = new Int32Array(stop);
-  const worker = new Worker(code, { eval: true, workerData: { ...data, config, resume: o.resume ?? false, stop } });
+  const worker = new Worker(code, { eval: true, workerData: { ...data, config, resume: o.resume ?? false, overwrite: o.overwrite ?? false, stop } });
   const mode = o.progress ?? (process.stderr.isTTY ? 'bar' : 'lines');
   const every = o.every ?? 10;
   let bar: SingleBar | undefined;
   let steps = 0;
-  const onSignal = () => {
-    if (Atomics.load(flag, 0) !== 0) return;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (Atomics.load(flag, 0) !== 0) {
+      // A second Ctrl-C: the user wants out now (the last complete checkpoint stands).
+      process.stderr.write(`\n${signal} again: exiting without waiting for the checkpoint\n`);
+      dieBySignal(signal);
+      return;
+    }
     Atomics.store(flag, 0, 1);
-    process.stderr.write('\nstopping: saving a checkpoint (Ctrl-C again is ignored until it is written)\n');
+    process.stderr.write('\nstopping: saving a checkpoint (Ctrl-C again exits at once, keeping the last complete checkpoint)\n');
   };
   if (o.handleSignals ?? true) { process.on('SIGINT', onSignal); process.on('SIGTERM', onSignal); }
   return new Promise((resolve, reject) => {
@@ -52,7 +60,7 @@ export function trainInWorker(config: unknown, o: RunOptions = {}): Promise<{ st
       process.off('SIGTERM', onSignal);
       f();
     };
-    worker.on('message', (m: { type: string; event?: TrainEvent; result?: { step: number; stopped: boolean; checkpoint: string }; message?: string }) => {
+    worker.on('message', (m: { type: string; event?: TrainEvent; result?: { step: number; stopped: boolean; checkpoint: string }; message?: string; name?: string }) => {
       if (m.type === 'event') {
         const e = m.event!;
         o.onEvent?.(e);
@@ -76,7 +84,7 @@ export function trainInWorker(config: unknown, o: RunOptions = {}): Promise<{ st
       } else if (m.type === 'result') {
         finish(() => resolve(m.result!));
       } else if (m.type === 'error') {
-        finish(() => reject(new Error(m.message)));
+        finish(() => reject(Object.assign(new Error(m.message), { name: m.name ?? 'Error' })));
       }
     });
     worker.on('error', (e) => finish(() => reject(e)));

@@ -4,25 +4,22 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Trainer, type TrainEvent } from './trainer';
 import { quickEvaluation } from './evaluate';
 
-interface Data { config: unknown; resume: boolean; stop: SharedArrayBuffer }
+interface Data { config: unknown; resume: boolean; overwrite: boolean; stop: SharedArrayBuffer }
 
 async function main(): Promise<void> {
   const d = workerData as Data;
   const stop = new Int32Array(d.stop);
   const trainer = new Trainer(d.config);
-  // The data loader's threads are unref'd (an abandoned loader must not hold a process open), so
-  // while the trainer awaits them nothing else would keep this thread's event loop alive.
-  const keepAlive = setInterval(() => {}, 1 << 30);
   try {
     const r = await trainer.run({
       resume: d.resume,
+      overwrite: d.overwrite,
       onEvent: (e: TrainEvent) => parentPort!.postMessage({ type: 'event', event: e }),
       shouldStop: () => Atomics.load(stop, 0) !== 0,
       evaluate: (adapter) => quickEvaluation(adapter, { count: trainer.config.evalCount }),
     });
     parentPort!.postMessage({ type: 'result', result: r });
   } finally {
-    clearInterval(keepAlive);
     trainer.dispose();
   }
 }

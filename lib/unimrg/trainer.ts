@@ -12,8 +12,9 @@ import { type DataLoader, createLoader, makeTokenizer, type SourceSpec, type Tok
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
 import { GENERATION_TAG, IMAGE_TAG } from '../data/tokenizer/chat';
 import { requireToken } from '../data/tokenizer/types';
-import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint';
+import { loadCheckpoint, saveCheckpoint, verifyCheckpointFile } from '../io/checkpoint';
 import { loadSafetensors } from '../io/safetensors';
+import { ADAPTER_FILE, CHECKPOINT_DIR, CONFIG_FILE, checkRunDir, EVAL_FILE, METRICS_FILE, metricsUpTo, prepareRunDir, runCheckpoint, TOKENIZER_DIR, type RunDirOptions } from './run-dir';
 import { AdamW, type AdamWOptions } from '../optim/adamw';
 import type { ParamGroup } from '../optim/optimizer';
 import { clipGradNorm } from '../optim/clip';
@@ -24,6 +25,8 @@ import { DistributedDataParallel } from '../distributed/ddp';
 import { ZeroRedundancyOptimizer } from '../distributed/zero';
 import { initProcessGroup, type ProcessGroup } from '../distributed/group';
 import { type TrainConfig, parseTrainConfig, taskVector } from './config';
+import { parseAdapterSpecFile } from './adapter-spec';
+import { makeDirs } from '../io/dirs';
 
 export interface StepMetrics {
   step: number;
@@ -35,8 +38,12 @@ export interface StepMetrics {
   gradNorm: number;
   samplesPerSec: number;
   tokensPerSec: number;
-  /** Bytes held by live tensors. */
-  memoryBytes: number;
+  /** Bytes of the storages of live tensors (parameters, optimiser state and whatever a step keeps). */
+  tensorBytes: number;
+  /** The process's resident set (all threads, V8 and native): a leak shows here. */
+  residentBytes: number;
+  /** Bytes the caching CPU allocator holds (in use + cached); null where it is not installed. */
+  allocatorBytes: number | null;
   seconds: number;
 }
 
@@ -47,9 +54,7 @@ export type TrainEvent =
   | { type: 'checkpoint'; step: number; dir: string }
   | { type: 'done'; step: number; stopped: boolean; checkpoint: string };
 
-export interface TrainOptions {
-  /** Continue from the run directory's last checkpoint. */
-  resume?: boolean;
+export interface TrainOptions extends RunDirOptions {
   onEvent?: (e: TrainEvent) => void;
   /** Checked between steps: when true, a checkpoint is saved and run() returns. */
   shouldStop?: () => boolean;
@@ -69,15 +74,12 @@ export interface AdapterSpec {
   tokenizer?: { file: string; pad?: string; eos?: string };
 }
 
-/** Where a run directory keeps its copy of a Hugging Face tokenizer. */
-export const TOKENIZER_DIR = 'tokenizer';
-
-export const CHECKPOINT_DIR = 'checkpoint';
-export const ADAPTER_FILE = 'adapter.json';
+export { ADAPTER_FILE, CHECKPOINT_DIR, TOKENIZER_DIR } from './run-dir';
 
 /** The model weights of a checkpoint directory, a run directory or a .safetensors file. */
 export function weightsFile(p: string): string {
-  const candidates = [p, path.join(p, 'model.safetensors'), path.join(p, CHECKPOINT_DIR, 'model.safetensors')];
+  const checkpoint = runCheckpoint(p);
+  const candidates = [p, path.join(p, 'model.safetensors'), path.join(checkpoint ?? path.join(p, CHECKPOINT_DIR), 'model.safetensors')];
   const f = candidates.find((c) => fs.existsSync(c) && fs.statSync(c).isFile());
   if (f === undefined) throw new RangeError(`no model weights at ${p} (looked for ${candidates.slice(1).join(', ')})`);
   return f;
@@ -87,10 +89,7 @@ export function weightsFile(p: string): string {
 export function readAdapterSpec(p: string): AdapterSpec | undefined {
   for (const d of [p, path.dirname(p), path.dirname(path.dirname(p))]) {
     const f = path.join(d, ADAPTER_FILE);
-    if (!fs.existsSync(f)) continue;
-    const spec = JSON.parse(fs.readFileSync(f, 'utf8')) as AdapterSpec;
-    if (spec.tokenizer) spec.tokenizer = { ...spec.tokenizer, file: path.resolve(d, spec.tokenizer.file) };
-    return spec;
+    if (fs.existsSync(f)) return parseAdapterSpecFile(f);
   }
   return undefined;
 }
@@ -105,7 +104,7 @@ export function tokenizerSpec(spec: AdapterSpec): TokenizerSpec {
 function copyTokenizer(t: NonNullable<AdapterSpec['tokenizer']>, runDir: string): NonNullable<AdapterSpec['tokenizer']> {
   const json = fs.statSync(t.file).isDirectory() ? path.join(t.file, 'tokenizer.json') : t.file;
   const dir = path.join(runDir, TOKENIZER_DIR);
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir, 'tokenizer copy');
   if (path.resolve(path.dirname(json)) !== path.resolve(dir)) { // (a run resumed or based on itself)
     fs.copyFileSync(json, path.join(dir, 'tokenizer.json'));
     const config = path.join(path.dirname(json), 'tokenizer_config.json');
@@ -122,7 +121,9 @@ export function buildAdapter(spec: AdapterSpec, o: { weights?: string; codec?: s
   if (tokenizer !== undefined) for (const [t, what] of [[IMAGE_TAG, 'condition-image placeholder'], [GENERATION_TAG, 'generated-image placeholder']]) requireToken(tokenizer, t, what);
   const adapter = createAdapter(spec.family, spec.preset, spec.model, { codec, tokenizer, seed: o.seed, device: o.device as 'cpu' });
   if (o.weights !== undefined) {
-    const sd = loadSafetensors(weightsFile(o.weights));
+    const file = weightsFile(o.weights);
+    verifyCheckpointFile(file); // a corrupt checkpoint is named, not loaded
+    const sd = loadSafetensors(file);
     try {
       adapter.load(sd, { strict: true });
     } finally {
@@ -144,6 +145,12 @@ export function llavaSource(root: string, json?: string): SourceSpec {
 
 /** Each data-parallel rank draws its own record order: seed + rank · stride. */
 const RANK_SEED_STRIDE = 7919;
+
+function memoryMetrics(): Pick<StepMetrics, 'tensorBytes' | 'residentBytes' | 'allocatorBytes'> {
+  const m = torch.memory();
+  const a = m.allocator;
+  return { tensorBytes: m.bytes, residentBytes: process.memoryUsage.rss(), allocatorBytes: a.caching ? (a.inUse ?? 0) + (a.cached ?? 0) : null };
+}
 
 const mean = (xs: number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
 
@@ -184,18 +191,19 @@ export class Trainer {
     return { family: c.family, preset: c.preset, model: c.model, tokenizer };
   }
 
-  private setup(): void {
+  private setup(o: RunDirOptions): void {
     const c = this.config;
     const spec = this.adapterSpec();
     torch.manualSeed(c.seed);
     this.adapter = buildAdapter(spec, { weights: c.base, codec: c.codec, seed: c.seed, device: c.device });
     this.tokenizer = tokenizerSpec(spec);
-    fs.mkdirSync(this.runDir, { recursive: true });
+    // The run directory is written only now, once the base (which may live in it) is loaded.
     if (this.writer) {
+      prepareRunDir(this.runDir, o);
       const saved = spec.tokenizer === undefined ? spec : { ...spec, tokenizer: copyTokenizer(spec.tokenizer, this.runDir) };
       fs.writeFileSync(path.join(this.runDir, ADAPTER_FILE), `${JSON.stringify(saved, null, 2)}\n`);
+      fs.writeFileSync(path.join(this.runDir, CONFIG_FILE), `${JSON.stringify(c, null, 2)}\n`);
     }
-    if (this.writer) fs.writeFileSync(path.join(this.runDir, 'config.json'), `${JSON.stringify(c, null, 2)}\n`);
     const named = this.adapter.trainableParameters('post-training');
     this.params = named.map(([, p]) => p);
     const decay = named.filter(([n]) => !this.adapter.noDecay(n)).map(([, p]) => p);
@@ -295,28 +303,42 @@ export class Trainer {
 
   /** Trains to config.steps (or until shouldStop), then writes the final checkpoint. */
   async run(o: TrainOptions = {}): Promise<{ step: number; stopped: boolean; checkpoint: string }> {
+    // The data loader's threads are unref'd (an abandoned loader must not hold a process open), so
+    // while the run awaits them nothing else may keep the event loop alive: a plain script calling
+    // run() exited silently mid-run, with code 0 and no final checkpoint (seen in bench/soak.ts).
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      return await this.runSteps(o);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async runSteps(o: TrainOptions): Promise<{ step: number; stopped: boolean; checkpoint: string }> {
     const c = this.config;
-    this.setup();
+    if (this.writer) checkRunDir(this.runDir, o); // before the model is built: a refusal costs nothing
+    this.setup(o);
     const emit = o.onEvent ?? (() => {});
-    const metricsFile = path.join(this.runDir, 'metrics.jsonl');
+    const metricsFile = path.join(this.runDir, METRICS_FILE);
     if (o.resume) {
-      const dir = path.join(this.runDir, CHECKPOINT_DIR);
-      if (!fs.existsSync(dir)) throw new RangeError(`--resume: no checkpoint in ${this.runDir}`);
+      const dir = runCheckpoint(this.runDir);
+      if (dir === undefined) throw new RangeError(`--resume: no checkpoint in ${this.runDir}`);
       this.step = loadCheckpoint(dir, { model: this.adapter.model, optimizer: this.optimizer, schedule: this.schedule }).step;
       // Metrics written after the checkpoint belong to steps that will be run again.
-      if (this.writer && fs.existsSync(metricsFile)) {
-        const kept = fs.readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l !== '' && (JSON.parse(l) as StepMetrics).step <= this.step);
-        fs.writeFileSync(metricsFile, kept.map((l) => `${l}\n`).join(''));
+      if (this.writer) {
+        const { kept, droppedTornLine } = metricsUpTo(metricsFile, this.step);
+        if (droppedTornLine) process.stderr.write(`resume: dropped the torn last line of ${metricsFile} (a write cut short)\n`);
+        if (fs.existsSync(metricsFile)) fs.writeFileSync(metricsFile, kept.map((l) => `${l}\n`).join(''));
       }
-    } else if (this.writer && fs.existsSync(metricsFile)) {
-      fs.rmSync(metricsFile);
     }
     const weights = taskVector(c.tasks.weights);
     const model = this.adapter.model;
     emit({ type: 'start', step: this.step, steps: c.steps, parameters: model.numParameters(), trainable: model.numParameters({ trainableOnly: true }), runDir: this.runDir });
     const dist = await this.distributed();
     if (dist !== null && c.optim.zero) this.shardOptimizer(dist.group);
-    const loader = await this.loader(this.step * c.batch.accumulate, dist?.group.rank ?? 0);
+    // per-task: a step is one micro-batch of every trained task, `accumulate` times over.
+    const microBatches = c.batch.accumulate * (c.batch.mode === 'per-task' ? TASKS.filter((t) => c.tasks.ratios[t] > 0).length : 1);
+    const loader = await this.loader(this.step * microBatches, dist?.group.rank ?? 0);
     const bf16 = c.bf16 === 'auto' ? c.device.startsWith('cuda') : c.bf16;
     let stopped = false;
     this.adapter.train();
@@ -329,10 +351,10 @@ export class Trainer {
         let samples = 0;
         let tokens = 0;
         const perTask: number[][] = TASKS.map(() => []);
-        for (let m = 0; m < c.batch.accumulate; m++) {
+        for (let m = 0; m < microBatches; m++) {
           const batch = await loader.next();
           if (batch === null) throw new Error('the data loader ended early');
-          const last = m === c.batch.accumulate - 1;
+          const last = m === microBatches - 1;
           const micro = async () => {
             const out = torch.tidy(() => (bf16 ? torch.autocast(c.device.startsWith('cuda') ? 'cuda' : 'cpu', () => this.adapter.forward(batch)) : this.adapter.forward(batch)));
             const denominators: Record<string, Tensor> = {};
@@ -368,17 +390,17 @@ export class Trainer {
         const metrics: StepMetrics = {
           step: this.step, lr, loss, gradNorm, seconds,
           tasks: Object.fromEntries(TASKS.map((t, i) => [t, mean(perTask[i])])) as Record<TaskKind, number | null>,
-          samplesPerSec: samples / seconds, tokensPerSec: tokens / seconds, memoryBytes: torch.memory().bytes,
+          samplesPerSec: samples / seconds, tokensPerSec: tokens / seconds, ...memoryMetrics(),
         };
         if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at step ${this.step} (lr ${lr}); lower optim.lr or check the data`);
-        this.appendJsonl('metrics.jsonl', metrics);
+        this.appendJsonl(METRICS_FILE, metrics);
         emit({ type: 'step', metrics });
         if (c.checkpointEvery > 0 && this.step % c.checkpointEvery === 0 && this.step < c.steps) emit({ type: 'checkpoint', step: this.step, dir: await this.checkpoint() });
         if (o.evaluate && c.evalEvery > 0 && this.step % c.evalEvery === 0) {
           this.adapter.eval();
           const result = await o.evaluate(this.adapter, this.step);
           this.adapter.train();
-          this.appendJsonl('eval.jsonl', { step: this.step, result });
+          this.appendJsonl(EVAL_FILE, { step: this.step, result });
           emit({ type: 'eval', step: this.step, result });
         }
       }

@@ -3,29 +3,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../../lib/cli';
+import { runCli } from '../helpers/cli';
 
 jest.setTimeout(120_000);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'unimrg-cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function run(...args: string[]): Promise<{ code: number; err: string; out: string }> {
-  const err: string[] = [];
-  const out: string[] = [];
-  const e = jest.spyOn(console, 'error').mockImplementation((...a) => { err.push(a.join(' ')); });
-  const l = jest.spyOn(console, 'log').mockImplementation((...a) => { out.push(a.join(' ')); });
-  const w = jest.spyOn(process.stderr, 'write').mockImplementation((s) => { err.push(String(s)); return true; });
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((s) => { out.push(String(s)); return true; });
-  const before = process.exitCode;
-  try {
-    const code = await main(['node', 'unimrg', ...args]);
-    return { code, err: err.join('\n'), out: out.join('\n') };
-  } finally {
-    process.exitCode = before;
-    e.mockRestore(); l.mockRestore(); w.mockRestore(); o.mockRestore();
-  }
-}
+const run = runCli;
 
 describe('unimrg CLI errors', () => {
   it('unknown commands and flags are usage errors (2)', async () => {

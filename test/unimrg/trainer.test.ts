@@ -1,6 +1,7 @@
 // The UniMRG loop end to end on the tiny preset: losses fall, checkpoints are written, --resume
 // continues at the same step with identical metrics (CPU), a stop request checkpoints cleanly,
 // and bad configurations are refused with the field named.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -45,7 +46,8 @@ describe('Trainer', () => {
       expect(Number.isFinite(x.gradNorm)).toBe(true);
       expect(x.samplesPerSec).toBeGreaterThan(0);
       expect(x.tokensPerSec).toBeGreaterThan(x.samplesPerSec);
-      expect(x.memoryBytes).toBeGreaterThan(0);
+      expect(x.tensorBytes).toBeGreaterThan(0);
+      expect(x.residentBytes).toBeGreaterThan(x.tensorBytes);
     }
     // every task appears in mixed batches
     for (const t of ['understanding', 'reconstruction', 'depth', 'segmentation'] as const) expect(m.some((x) => x.tasks[t] !== null)).toBe(true);
@@ -74,6 +76,48 @@ describe('Trainer', () => {
     const m = readMetrics(path.join(tmp, family));
     expect(m).toHaveLength(3);
     for (const x of m) expect(Number.isFinite(x.loss) && Number.isFinite(x.gradNorm)).toBe(true);
+  });
+
+  it('per-task batching: every step holds one full micro-batch of each trained task; resume continues exactly', async () => {
+    const perTask = (out: string) => config(out, { steps: 6, batch: { size: 2, mode: 'per-task' }, tasks: { ratios: { understanding: 1, reconstruction: 0, depth: 1, segmentation: 0 } } });
+    const full = new Trainer(perTask('per-task'));
+    await full.run();
+    full.dispose();
+    const m = readMetrics(path.join(tmp, 'per-task'));
+    expect(m).toHaveLength(6);
+    for (const x of m) {
+      expect(x.tasks.understanding).not.toBeNull();
+      expect(x.tasks.depth).not.toBeNull();
+      expect(x.tasks.reconstruction).toBeNull();
+      expect(x.tasks.segmentation).toBeNull();
+      // the step's loss is the sum of the two tasks' losses (weights 1), not their mean
+      expect(x.loss).toBeCloseTo(x.tasks.understanding! + x.tasks.depth!, 4);
+    }
+    const half = new Trainer(perTask('per-task-half'));
+    await half.run({ shouldStop: () => readMetrics(path.join(tmp, 'per-task-half')).length >= 3 });
+    half.dispose();
+    const resumed = new Trainer(perTask('per-task-half'));
+    await resumed.run({ resume: true });
+    resumed.dispose();
+    expect(readMetrics(path.join(tmp, 'per-task-half')).map(comparable)).toEqual(m.map(comparable));
+  });
+
+  it('never replaces a run without overwrite; with it, starts over', async () => {
+    const again = new Trainer(config('per-task', { steps: 2 }));
+    await expect(again.run()).rejects.toThrow(/per-task already holds a run \(metrics\.jsonl, checkpoint\); pass --resume to continue it or --overwrite/);
+    again.dispose();
+    expect(readMetrics(path.join(tmp, 'per-task'))).toHaveLength(6); // untouched
+    const over = new Trainer(config('per-task', { steps: 2 }));
+    await over.run({ overwrite: true });
+    over.dispose();
+    expect(readMetrics(path.join(tmp, 'per-task')).map((x) => x.step)).toEqual([1, 2]);
+  });
+
+  it('keeps a plain script alive until run() resolves (the loader threads are unref\'d)', () => {
+    const r = spawnSync(process.execPath, ['--require', 'tsx/cjs', 'test/scripts/train-plain.ts', codec, path.join(tmp, 'plain')],
+      { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8', timeout: 240_000 });
+    expect(r.stdout).toContain('resolved at step 40'); // it used to exit 0 mid-run, silently
+    expect(r.status).toBe(0);
   });
 
   it('trains on a LLaVA-style folder (images/, depth/, mask/, data.json)', async () => {
@@ -143,6 +187,11 @@ describe('Trainer', () => {
     expect(() => parseTrainConfig({ tasks: { ratios: { understanding: 0, reconstruction: 0, depth: 0, segmentation: 0 } } })).toThrow(/every task has ratio 0/);
     expect(() => parseTrainConfig({ stpes: 3 })).toThrow(/Unrecognized key/);
     expect(() => parseTrainConfig({ device: 'tpu' })).toThrow(/device must be cpu, cuda or cuda:N/);
+    expect(() => parseTrainConfig({ data: { workers: 10000 } })).toThrow(/data\.workers/);
+    expect(() => parseTrainConfig({ tasks: { weights: { understanding: 0, reconstruction: 0, depth: 0, segmentation: 0 } } })).toThrow(/every trained task .* has weight 0/);
+    expect(() => parseTrainConfig({ tasks: { ratios: { understanding: 2 } } })).toThrow(/per-task batching .* ratios must be 0 \(left out\) or 1/);
+    expect(parseTrainConfig({ tasks: { ratios: { understanding: 2 } }, batch: { mode: 'interleave' } }).tasks.ratios.understanding).toBe(2);
+    expect(parseTrainConfig({}).batch.mode).toBe('per-task');
     expect(parseTrainConfig({ preset: 'tiny' })).toMatchObject({ steps: 300, optim: { lr: 1e-3, betas: [0.9, 0.95], weightDecay: 0.02, clip: 1, warmup: 0.01 } });
   });
 
