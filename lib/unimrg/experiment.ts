@@ -99,7 +99,7 @@ const ratiosFor = (tasks: readonly TaskKind[]) => Object.fromEntries(TASKS.map((
 
 /** A run's metrics.jsonl (a torn last line, a write cut short by a kill, is left out). */
 export function readMetrics(runDir: string): StepMetrics[] {
-  return metricsUpTo(path.join(runDir, METRICS_FILE), Infinity).kept.map((l) => JSON.parse(l) as StepMetrics);
+  return metricsUpTo(path.join(runDir, METRICS_FILE), Infinity).records as StepMetrics[];
 }
 
 /** The codec file for a family, fitted on training scenes (all three generation targets). */

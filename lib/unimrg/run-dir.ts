@@ -70,11 +70,12 @@ export function prepareRunDir(runDir: string, o: RunDirOptions = {}): string {
  * last line that does not parse is a write cut short by a kill and is dropped; a bad line before it
  * is corruption, named by file and line.
  */
-export function metricsUpTo(file: string, step: number): { kept: string[]; droppedTornLine: boolean } {
-  if (!fs.existsSync(file)) return { kept: [], droppedTornLine: false };
+export function metricsUpTo(file: string, step: number): { kept: string[]; records: { step: number }[]; droppedTornLine: boolean } {
+  if (!fs.existsSync(file)) return { kept: [], records: [], droppedTornLine: false };
   requireRegularFile(file, (m) => new RangeError(m));
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   const kept: string[] = [];
+  const records: { step: number }[] = [];
   let droppedTornLine = false;
   lines.forEach((l, i) => {
     if (l.trim() === '') return;
@@ -87,7 +88,7 @@ export function metricsUpTo(file: string, step: number): { kept: string[]; dropp
       throw new RangeError(`${file}:${i + 1} is not a JSON line (the metrics file is corrupt; fix or delete that line to resume)`);
     }
     if (typeof record?.step !== 'number') throw new RangeError(`${file}:${i + 1} has no step number (the metrics file is corrupt)`);
-    if (record.step <= step) kept.push(l);
+    if (record.step <= step) { kept.push(l); records.push(record as { step: number }); }
   });
-  return { kept, droppedTornLine };
+  return { kept, records, droppedTornLine };
 }

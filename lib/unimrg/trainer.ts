@@ -10,6 +10,7 @@ import type { Adapter } from '../adapters/types';
 import { loadCodec } from '../adapters/codecs';
 import { type DataLoader, createLoader, makeTokenizer, type SourceSpec, type TokenizerSpec } from '../data/loader';
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
+import { microBatchesPerCycle } from '../data/tasks/schedule';
 import { GENERATION_TAG, IMAGE_TAG } from '../data/tokenizer/chat';
 import { requireToken } from '../data/tokenizer/types';
 import { loadCheckpoint, saveCheckpoint, verifyCheckpointFile } from '../io/checkpoint';
@@ -337,7 +338,7 @@ export class Trainer {
     const dist = await this.distributed();
     if (dist !== null && c.optim.zero) this.shardOptimizer(dist.group);
     // per-task: a step is one micro-batch of every trained task, `accumulate` times over.
-    const microBatches = c.batch.accumulate * (c.batch.mode === 'per-task' ? TASKS.filter((t) => c.tasks.ratios[t] > 0).length : 1);
+    const microBatches = c.batch.accumulate * microBatchesPerCycle(c.batch.mode, c.tasks.ratios);
     const loader = await this.loader(this.step * microBatches, dist?.group.rank ?? 0);
     const bf16 = c.bf16 === 'auto' ? c.device.startsWith('cuda') : c.bf16;
     let stopped = false;

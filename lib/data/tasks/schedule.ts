@@ -18,6 +18,11 @@ export type BatchMode = 'per-task' | 'interleave' | 'mixed';
 
 export const BATCH_MODES: readonly BatchMode[] = ['per-task', 'interleave', 'mixed'];
 
+/** Micro-batches that make one step's worth of every trained task: per-task, one per trained task; else 1. */
+export function microBatchesPerCycle(mode: BatchMode, ratios: Ratios | undefined): number {
+  return mode === 'per-task' ? ratioVector(ratios).filter((w) => w > 0).length : 1;
+}
+
 export interface BatchPlan {
   index: number;
   /** The task of each row. */
@@ -93,7 +98,7 @@ export class Schedule {
     return { index, tasks, positions };
   }
 
-  /** Micro-batches that make one step's worth of every trained task (per-task: their count; else 1). */
+  /** Micro-batches that make one step's worth of every trained task (microBatchesPerCycle). */
   get cycle(): number {
     return this.mode === 'per-task' ? this.trained.length : 1;
   }
