@@ -1,4 +1,5 @@
 // `unimrg tokenizer`, `unimrg experiment` and `unimrg quickstart` (the main job, `npm start`).
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { checkFamily, codecConfig } from '../adapters/registry';
@@ -6,10 +7,10 @@ import { FAMILIES, type Family } from '../adapters/types';
 import { checkExperimentOut, MAIN_ARMS, PAPER_ARMS, prepareCodec, runExperiment } from '../unimrg/experiment';
 import { writeReport } from '../unimrg/report';
 import { makeDirs } from '../io/dirs';
-import { asUsage, batchModeFlag, numberFlag, progressFlag } from './errors';
+import { asUsage, batchModeFlag, numberFlag, progressFlag, UsageError } from './errors';
 
 /** The main job's budget on 2 CPU cores (README's Quick start). */
-export const QUICKSTART = { family: 'autoregressive-vq' as Family, baseSteps: 1200, steps: 600, evalCount: 60, generationCount: 8, codecScenes: 150, count: 4000 };
+export const QUICKSTART = { family: 'autoregressive-vq' as Family, steps: 300, evalCount: 60, generationCount: 8, codecScenes: 150, count: 4000 };
 
 export function addExperimentCommands(cli: Command): void {
   cli.command('tokenizer')
@@ -32,17 +33,20 @@ export function addExperimentCommands(cli: Command): void {
     .option('--family <name>', `${FAMILIES.join(' | ')} | all`, 'all')
     .option('--seeds <list>', 'comma-separated seeds', '0,1,2')
     .option('--steps <n>', 'post-training steps per arm', String(QUICKSTART.steps))
-    .option('--base-steps <n>', 'base pre-training steps', String(QUICKSTART.baseSteps))
+    .option('--base <dir>', "the base model every arm starts from (default: the family's shipped base in bases/)")
+    .option('--base-steps <n>', 'pre-train the base from scratch for n steps instead of using the shipped one')
     .option('--eval-count <n>', 'scenes per split for understanding', '100')
     .option('-o, --out <dir>', 'output directory', 'runs/experiment')
     .option('--progress <kind>', 'bar | lines | none')
     .option('--batch-mode <mode>', 'per-task (the published protocol: one micro-batch of every trained task per step) | mixed | interleave (equal compute)', 'per-task')
     .option('--overwrite', 'replace the runs of an earlier experiment in the output directory')
-    .action(async (f: { family: string; seeds: string; steps: string; baseSteps: string; evalCount: string; out: string; progress?: string; batchMode?: string; overwrite?: boolean }) => {
+    .action(async (f: { family: string; seeds: string; steps: string; base?: string; baseSteps?: string; evalCount: string; out: string; progress?: string; batchMode?: string; overwrite?: boolean }) => {
       const families = f.family === 'all' ? [...FAMILIES] : [asUsage(() => checkFamily(f.family))];
       const seeds = f.seeds.split(',').map((s) => numberFlag('seeds', s, { integer: true, min: 0 })!);
       const steps = numberFlag('steps', f.steps, { integer: true, min: 1 })!;
-      const baseSteps = numberFlag('base-steps', f.baseSteps, { integer: true, min: 1 })!;
+      const baseSteps = numberFlag('base-steps', f.baseSteps, { integer: true, min: 1 });
+      const base = f.base === undefined ? undefined : path.resolve(f.base);
+      if (base !== undefined && !fs.existsSync(base)) throw new UsageError(`--base: ${base} does not exist`);
       const evalCount = numberFlag('eval-count', f.evalCount, { integer: true, min: 1 })!;
       const progress = progressFlag(f.progress);
       const batchMode = batchModeFlag(f.batchMode);
@@ -52,15 +56,15 @@ export function addExperimentCommands(cli: Command): void {
       }
       for (const family of families) {
         const out = path.resolve(f.out, family);
-        const options = { family, out, arms: PAPER_ARMS, seeds, steps, baseSteps, evalCount, generationCount: 8, progress, batchMode, overwrite: f.overwrite };
+        const options = { family, out, arms: PAPER_ARMS, seeds, steps, base, baseSteps, evalCount, generationCount: 8, progress, batchMode, overwrite: f.overwrite };
         const r = await runExperiment(options);
-        const command = `unimrg experiment --family ${family} --seeds ${seeds.join(',')} --steps ${steps} --base-steps ${baseSteps} --eval-count ${evalCount} --batch-mode ${batchMode}`;
+        const command = `unimrg experiment --family ${family} --seeds ${seeds.join(',')} --steps ${steps}${base === undefined ? '' : ` --base ${f.base}`}${baseSteps === undefined ? '' : ` --base-steps ${baseSteps}`} --eval-count ${evalCount} --batch-mode ${batchMode}`;
         console.log(`report: ${await writeReport(out, r, { title: `UniMRG at small scale: ${family}`, command })}`);
       }
     });
 
   cli.command('quickstart')
-    .description('the main job (npm start): codec, base model, UniMRG vs understanding-only post-training, evaluation, report')
+    .description('the main job (npm start): from the shipped base model, UniMRG vs understanding-only post-training, evaluation, report')
     .option('--family <name>', FAMILIES.join(' | '), QUICKSTART.family)
     .option('-o, --out <dir>', 'run directory (default runs/<timestamp>)')
     .option('--progress <kind>', 'bar | lines | none')
@@ -73,7 +77,7 @@ export function addExperimentCommands(cli: Command): void {
       const id = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
       const out = path.resolve(f.out ?? path.join('runs', id));
       const q = QUICKSTART;
-      const options = { family, out, arms: MAIN_ARMS, seeds: [0], steps: q.steps, baseSteps: q.baseSteps, evalCount: q.evalCount, generationCount: q.generationCount, codecScenes: q.codecScenes, count: q.count, progress, batchMode, overwrite: f.overwrite };
+      const options = { family, out, arms: MAIN_ARMS, seeds: [0], steps: q.steps, evalCount: q.evalCount, generationCount: q.generationCount, count: q.count, progress, batchMode, overwrite: f.overwrite };
       asUsage(() => { checkExperimentOut(options); makeDirs(out, '--out'); });
       const r = await runExperiment(options);
       const report = await writeReport(out, r, { title: 'UniMRG quick start: post-training with all four tasks against understanding only', command: `unimrg quickstart --family ${family} --batch-mode ${batchMode}` });

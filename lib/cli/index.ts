@@ -7,6 +7,7 @@ import { addEvalCommands } from './evaluate';
 import { addExperimentCommands } from './experiment';
 import { addLabelCommand } from './label';
 import { addLaunchCommand } from './launch';
+import { addMakeBasesCommand } from './make-bases';
 import { addTrainCommand } from './train';
 
 export function program(): Command {
@@ -25,6 +26,7 @@ export function program(): Command {
   addExperimentCommands(cli);
   addLaunchCommand(cli);
   addLabelCommand(cli);
+  addMakeBasesCommand(cli);
   // Bad flags and unknown commands: commander prints the message; the exit code says "usage".
   cli.exitOverride().configureOutput({ outputError: (s, write) => write(s) });
   for (const c of cli.commands) c.exitOverride();

@@ -96,6 +96,7 @@ export type TrainConfig = z.output<typeof TrainConfigSchema> & { steps: number; 
 /** Scale per preset: learning rate (the published 1e-5 is for a 1.5B model) and step count. */
 export const PRESET_DEFAULTS: Record<string, { lr: number; steps: number }> = {
   tiny: { lr: 1e-3, steps: 300 },
+  mini: { lr: 6e-4, steps: 3000 },
   small: { lr: 3e-4, steps: 2000 },
 };
 const PUBLISHED = { lr: 1e-5, steps: 10000 };

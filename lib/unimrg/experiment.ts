@@ -15,6 +15,7 @@ import { buildAdapter, readAdapterSpec, type StepMetrics } from './trainer';
 import { trainInWorker, type RunOptions } from './run';
 import { METRICS_FILE, metricsUpTo, runHistory } from './run-dir';
 import { makeDirs } from '../io/dirs';
+import { shippedBase, verifyShippedBase } from './shipped-bases';
 
 export interface Arm {
   name: string;
@@ -40,9 +41,12 @@ export interface ExperimentOptions {
   seeds?: number[];
   /** Post-training steps per arm. */
   steps: number;
-  /** Pre-training steps of the base model (understanding + reconstruction), unless `base` is given. */
-  baseSteps: number;
-  /** An existing base run directory or checkpoint (skips pre-training and codec fitting). */
+  /**
+   * Pre-train a base from scratch for this many steps (understanding + reconstruction) instead of
+   * starting from the shipped one; ignored when `base` is given.
+   */
+  baseSteps?: number;
+  /** An existing base run directory or checkpoint. Default: the family's shipped base (bases/). */
   base?: string;
   batchSize?: number;
   /** Training scenes. */
@@ -114,15 +118,24 @@ export async function prepareCodec(family: Family, preset: string, file: string,
   return file;
 }
 
+/** The family's shipped base, its files checked against bases/SHA256SUMS. */
+function shippedBaseOrFail(family: Family): string {
+  const dir = shippedBase(family);
+  if (dir === undefined) throw new RangeError(`this package ships no ${family} base (bases/${family}); pass --base <run> or --base-steps <n> to pre-train one`);
+  verifyShippedBase(dir);
+  return dir;
+}
+
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResult> {
   const t0 = performance.now();
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
-  const preset = o.preset ?? 'tiny';
+  const base0 = o.base ?? (o.baseSteps === undefined ? shippedBaseOrFail(o.family) : undefined);
+  const preset = o.preset ?? (base0 === undefined ? 'tiny' : readAdapterSpec(base0)?.preset ?? 'tiny');
   const out = path.resolve(o.out);
   const seeds = o.seeds ?? [0];
   const armsToRun = o.arms ?? MAIN_ARMS;
   const batchMode = o.batchMode ?? 'per-task';
-  checkExperimentOut(o);
+  checkExperimentOut({ ...o, base: base0 });
   makeDirs(out, '--out');
   const run = { progress: o.progress, overwrite: o.overwrite };
   const common = (seed: number): TrainConfigInput => ({
@@ -133,7 +146,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   } as TrainConfigInput);
   const evalOpts = { count: o.evalCount ?? 50, generationCount: o.generationCount ?? 8 };
 
-  let base = o.base;
+  let base = base0;
   let codec: string | undefined;
   if (base === undefined) {
     codec = await prepareCodec(o.family, preset, path.join(out, 'codec.safetensors'), o.codecScenes ?? 200, log);

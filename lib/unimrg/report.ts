@@ -11,6 +11,7 @@ import type { EvalResult } from './evaluate';
 import type { ArmResult, ExperimentResult } from './experiment';
 import type { BatchMode } from '../data/tasks/schedule';
 import { makeDirs } from '../io/dirs';
+import { readBaseRecord, RECIPE_FILE } from './shipped-bases';
 
 const SPLITS = ['val', 'test', 'compositional'] as const;
 
@@ -97,6 +98,14 @@ function smooth(y: number[], k = 10): number[] {
 }
 
 /** Writes report.md and its PNGs into `dir`; returns the report's path. */
+/** The base as a reader needs it: a shipped base by its recipe and accuracy, a run by its path. */
+function baseDescription(dir: string, base: string): string {
+  if (!fs.existsSync(path.join(base, RECIPE_FILE))) return `\`${path.relative(dir, base) || base}\``;
+  const b = readBaseRecord(base);
+  const t = b.evaluation.splits.test;
+  return `the shipped \`bases/${b.family}\`: preset ${b.preset}, ${b.steps} steps of understanding + reconstruction by \`${b.command}\`, test accuracy ${t.accuracy.toFixed(3)} on ${t.questions} questions`;
+}
+
 export async function writeReport(dir: string, r: ExperimentResult, o: { title?: string; command?: string } = {}): Promise<string> {
   makeDirs(dir, 'report');
   const curves: string[] = [];
@@ -117,7 +126,7 @@ export async function writeReport(dir: string, r: ExperimentResult, o: { title?:
   const md = [
     `# ${o.title ?? `UniMRG experiment: ${r.family}`}`, '',
     o.command ? `Produced by \`${o.command}\` in ${(r.seconds / 60).toFixed(1)} min.` : `Took ${(r.seconds / 60).toFixed(1)} min.`, '',
-    `Every arm starts from the same base model (\`${path.relative(dir, r.base) || r.base}\`) and trains the same number of steps with the same batch size; only the tasks differ. ${protocolSentence(r.batchMode)} Seeds: ${[...new Set(r.arms.map((a) => a.seed))].join(', ')}${r.arms.length > 0 && new Set(r.arms.map((a) => a.seed)).size > 1 ? ' (mean ± sample std)' : ''}.`, '',
+    `Every arm starts from the same base model (${baseDescription(dir, r.base)}) and trains the same number of steps with the same batch size; only the tasks differ. ${protocolSentence(r.batchMode)} Seeds: ${[...new Set(r.arms.map((a) => a.seed))].join(', ')}${r.arms.length > 0 && new Set(r.arms.map((a) => a.seed)).size > 1 ? ' (mean ± sample std)' : ''}.`, '',
     resultTables(r),
     '## Plots', '',
     ...curves.map((c) => `${c}\n`),

@@ -49,7 +49,7 @@ describe('unimrg CLI errors', () => {
   });
 
   it('--help works on every command', async () => {
-    for (const c of ['train', 'eval', 'generate', 'tokenizer', 'label', 'experiment', 'quickstart', 'launch', 'doctor']) {
+    for (const c of ['train', 'eval', 'generate', 'tokenizer', 'label', 'experiment', 'quickstart', 'make-bases', 'launch', 'doctor']) {
       const r = await run(c, '--help');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/Usage: unimrg/);

@@ -101,6 +101,10 @@ const rows: Row[] = [
   ['experiment --progress loud', () => ['experiment', '--progress', 'loud'], 2, /--progress must be bar, lines or none/],
   ['experiment over an earlier one', () => ['experiment', '--family', 'autoregressive-vq', '-o', at('experiment')], 2, /already holds runs of an experiment \(base\); pass --overwrite/],
   ['experiment -o a file', () => ['experiment', '--family', 'autoregressive-vq', '-o', at('file.txt')], 2, /--out: cannot use .*file\.txt\/autoregressive-vq: .*file\.txt exists and is not a directory/],
+  ['make-bases --family gpt', () => ['make-bases', '--family', 'gpt'], 2, /unknown adapter family 'gpt'/],
+  ['make-bases --progress loud', () => ['make-bases', '--progress', 'loud'], 2, /--progress must be bar, lines or none/],
+  ['experiment --base missing', () => ['experiment', '--base', at('nowhere')], 2, /--base: .*nowhere does not exist/],
+  ['experiment --base-steps 0', () => ['experiment', '--base-steps', '0'], 2, /--base-steps must be an integer >= 1/],
   ['quickstart --family gpt', () => ['quickstart', '--family', 'gpt'], 2, /unknown adapter family 'gpt'/],
   ['quickstart over an earlier one', () => ['quickstart', '-o', at('experiment', 'autoregressive-vq')], 2, /already holds runs of an experiment/],
   // launch / label / unknown

@@ -90,6 +90,17 @@ export const PRESETS: Readonly<Record<string, AutoregressiveVQConfig>> = Object.
     imageSize: 64, codecPatchSize: 8, codebookSize: 256,
     genEmbedDim: 8, genHeadDim: 64,
   }),
+  /**
+   * 64 px like tiny (same codec), twice as wide and deep: the shipped base models' size (bases/),
+   * chosen from the learning curve in docs/results/ (tiny stops near 0.35 val accuracy).
+   */
+  mini: Object.freeze({
+    ...base,
+    dim: 128, numLayers: 4, numHeads: 4, hiddenDim: 344,
+    visionImageSize: 64, visionPatchSize: 8, visionDim: 128, visionLayers: 4, visionHeads: 4, visionHiddenDim: 256,
+    imageSize: 64, codecPatchSize: 8, codebookSize: 256,
+    genEmbedDim: 8, genHeadDim: 128,
+  }),
   /** 128 px, a few million parameters: minutes per hundred steps on a CPU, seconds on a GPU. */
   small: Object.freeze({
     ...base,

@@ -91,6 +91,15 @@ const TINY: MarDiffusionConfig = {
   conditionGradScale: 0.1, generationSteps: 8, cfg: 1, temperature: 0, template: 'qwen',
 };
 
+/** 64 px like tiny (same codec), twice as wide and deep: the shipped base models' size (bases/). */
+const MINI: MarDiffusionConfig = {
+  ...TINY,
+  hiddenSize: 128, numLayers: 4, numHeads: 4, numKvHeads: 2, intermediateSize: 344,
+  encoderEmbedDim: 128, encoderDepth: 2, encoderNumHeads: 4,
+  decoderEmbedDim: 128, decoderDepth: 1, decoderNumHeads: 4,
+  diffusionWidth: 128, diffusionDepth: 2,
+};
+
 const SMALL: MarDiffusionConfig = {
   ...TINY,
   imageSize: 128, patchSize: 8, latentDim: 16,
@@ -121,6 +130,7 @@ const HARMON_1_5B: MarDiffusionConfig = {
 
 export const PRESETS: Readonly<Record<string, MarDiffusionConfig>> = Object.freeze({
   tiny: Object.freeze({ ...TINY }),
+  mini: Object.freeze({ ...MINI }),
   small: Object.freeze({ ...SMALL }),
   'harmon-1.5b': Object.freeze({ ...HARMON_1_5B }),
 });

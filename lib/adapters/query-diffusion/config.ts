@@ -124,6 +124,13 @@ const tiny: QueryDiffusionConfig = {
   freeze: { lmm: false, transformer: false },
 };
 
+/** 64 px like tiny (same codec), wider and deeper understanding side: the shipped base models' size (bases/). */
+const mini: QueryDiffusionConfig = {
+  ...tiny,
+  vision: { patchSize: 8, dim: 128, numLayers: 4, numHeads: 4, hiddenDim: 256, pixelShuffle: 2 },
+  llm: { ...tiny.llm, dim: 128, numLayers: 4, numHeads: 4, numKvHeads: 2, hiddenDim: 344 },
+};
+
 const small: QueryDiffusionConfig = {
   conditionSize: 128,
   generationSize: 128,
@@ -175,7 +182,7 @@ const openuniL512: QueryDiffusionConfig = {
 };
 
 export const PRESETS: Readonly<Record<string, QueryDiffusionConfig>> = {
-  tiny, small, 'openuni-b-512': openuniB512, 'openuni-l-512': openuniL512,
+  tiny, mini, small, 'openuni-b-512': openuniB512, 'openuni-l-512': openuniL512,
 };
 
 // ---- validation -----------------------------------------------------------------------------
