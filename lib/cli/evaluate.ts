@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { SPLIT_NAMES, type Split } from '../data/scenes/splits';
 import { evaluate } from '../unimrg/evaluate';
 import { resultTables } from '../unimrg/report';
-import { buildAdapter, readAdapterSpec } from '../unimrg/trainer';
+import { buildAdapter, readAdapterSpec } from '../unimrg/run-model';
 import type { Adapter } from '../adapters/types';
 import { asUsage, numberFlag, UsageError } from './errors';
 

@@ -4,13 +4,15 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { checkFamily, codecConfig } from '../adapters/registry';
 import { FAMILIES, type Family } from '../adapters/types';
-import { checkExperimentOut, MAIN_ARMS, PAPER_ARMS, prepareCodec, runExperiment } from '../unimrg/experiment';
+import { type Arm, checkExperimentOut, MAIN_ARMS, PAPER_ARMS, prepareCodec, runExperiment } from '../unimrg/experiment';
 import { writeReport } from '../unimrg/report';
 import { makeDirs } from '../io/dirs';
 import { asUsage, batchModeFlag, numberFlag, progressFlag, UsageError } from './errors';
 
 /** The main job's budget on 2 CPU cores (README's Quick start). */
 export const QUICKSTART = { family: 'autoregressive-vq' as Family, steps: 300, evalCount: 60, generationCount: 8, codecScenes: 150, count: 4000 };
+
+const ARM_SETS: Record<string, readonly Arm[]> = { paper: PAPER_ARMS, main: MAIN_ARMS };
 
 export function addExperimentCommands(cli: Command): void {
   cli.command('tokenizer')
@@ -35,12 +37,14 @@ export function addExperimentCommands(cli: Command): void {
     .option('--steps <n>', 'post-training steps per arm', String(QUICKSTART.steps))
     .option('--base <dir>', "the base model every arm starts from (default: the family's shipped base in bases/)")
     .option('--base-steps <n>', 'pre-train the base from scratch for n steps instead of using the shipped one')
+    .option('--arms <set>', 'paper (all five arms) | main (understanding only and all four)', 'paper')
+    .option('--lr <x>', "peak learning rate of the post-training (default: the preset's)")
     .option('--eval-count <n>', 'scenes per split for understanding', '100')
     .option('-o, --out <dir>', 'output directory', 'runs/experiment')
     .option('--progress <kind>', 'bar | lines | none')
     .option('--batch-mode <mode>', 'per-task (the published protocol: one micro-batch of every trained task per step) | mixed | interleave (equal compute)', 'per-task')
     .option('--overwrite', 'replace the runs of an earlier experiment in the output directory')
-    .action(async (f: { family: string; seeds: string; steps: string; base?: string; baseSteps?: string; evalCount: string; out: string; progress?: string; batchMode?: string; overwrite?: boolean }) => {
+    .action(async (f: { family: string; seeds: string; steps: string; arms: string; lr?: string; base?: string; baseSteps?: string; evalCount: string; out: string; progress?: string; batchMode?: string; overwrite?: boolean }) => {
       const families = f.family === 'all' ? [...FAMILIES] : [asUsage(() => checkFamily(f.family))];
       const seeds = f.seeds.split(',').map((s) => numberFlag('seeds', s, { integer: true, min: 0 })!);
       const steps = numberFlag('steps', f.steps, { integer: true, min: 1 })!;
@@ -48,17 +52,20 @@ export function addExperimentCommands(cli: Command): void {
       const base = f.base === undefined ? undefined : path.resolve(f.base);
       if (base !== undefined && !fs.existsSync(base)) throw new UsageError(`--base: ${base} does not exist`);
       const evalCount = numberFlag('eval-count', f.evalCount, { integer: true, min: 1 })!;
+      const lr = numberFlag('lr', f.lr, { min: 0 });
+      if (lr === 0) throw new UsageError('--lr must be > 0');
+      const arms = ARM_SETS[f.arms] ?? (() => { throw new UsageError(`--arms must be paper or main, got '${f.arms}'`); })();
       const progress = progressFlag(f.progress);
       const batchMode = batchModeFlag(f.batchMode);
       for (const family of families) {
         const out = path.resolve(f.out, family);
-        asUsage(() => { checkExperimentOut({ out, arms: PAPER_ARMS, seeds, overwrite: f.overwrite }); makeDirs(out, '--out'); });
+        asUsage(() => { checkExperimentOut({ out, arms, seeds, overwrite: f.overwrite }); makeDirs(out, '--out'); });
       }
       for (const family of families) {
         const out = path.resolve(f.out, family);
-        const options = { family, out, arms: PAPER_ARMS, seeds, steps, base, baseSteps, evalCount, generationCount: 8, progress, batchMode, overwrite: f.overwrite };
+        const options = { family, out, arms, seeds, steps, base, baseSteps, evalCount, generationCount: 8, progress, batchMode, overwrite: f.overwrite, train: lr === undefined ? undefined : { optim: { lr } } };
         const r = await runExperiment(options);
-        const command = `unimrg experiment --family ${family} --seeds ${seeds.join(',')} --steps ${steps}${base === undefined ? '' : ` --base ${f.base}`}${baseSteps === undefined ? '' : ` --base-steps ${baseSteps}`} --eval-count ${evalCount} --batch-mode ${batchMode}`;
+        const command = `unimrg experiment --family ${family} --seeds ${seeds.join(',')} --arms ${f.arms} --steps ${steps}${lr === undefined ? '' : ` --lr ${lr}`}${base === undefined ? '' : ` --base ${f.base}`}${baseSteps === undefined ? '' : ` --base-steps ${baseSteps}`} --eval-count ${evalCount} --batch-mode ${batchMode}`;
         console.log(`report: ${await writeReport(out, r, { title: `UniMRG at small scale: ${family}`, command })}`);
       }
     });

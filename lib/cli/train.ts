@@ -7,7 +7,7 @@ import { MAX_BATCH, MAX_WORKERS, parseTrainConfig, type TrainConfig, type TrainC
 import { makeDirs } from '../io/dirs';
 import { checkRunDir } from '../unimrg/run-dir';
 import { codecConfig } from '../adapters/registry';
-import { readAdapterSpec } from '../unimrg/trainer';
+import { readAdapterSpec } from '../unimrg/run-model';
 import { trainInWorker } from '../unimrg/run';
 import { asUsage, EXIT, numberFlag, progressFlag, UsageError } from './errors';
 import { launch, MAX_NPROC } from './launch';

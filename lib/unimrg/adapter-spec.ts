@@ -6,7 +6,19 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { FAMILIES } from '../adapters/types';
 import { requireRegularFile } from '../io/regular-file';
-import type { AdapterSpec } from './trainer';
+import type { Family } from '../adapters/types';
+
+/** What a run directory records about its model, so that eval and later runs rebuild it. */
+export interface AdapterSpec {
+  family: Family;
+  preset: string;
+  model: Record<string, unknown>;
+  /**
+   * A Hugging Face text tokenizer (absent: the scenes' word tokenizer). In adapter.json `file` is
+   * relative to the run directory (the trainer copies it in); readAdapterSpec makes it absolute.
+   */
+  tokenizer?: { file: string; pad?: string; eos?: string };
+}
 
 /** What the trainer writes (see Trainer.setup); unknown fields are refused, as in the config. */
 const AdapterSpecSchema = z.object({

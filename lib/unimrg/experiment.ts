@@ -11,7 +11,8 @@ import { TASKS, type TaskKind } from '../data/tasks/kinds';
 import type { BatchMode } from '../data/tasks/schedule';
 import type { TrainConfigInput } from './config';
 import { evaluate, type EvalResult } from './evaluate';
-import { buildAdapter, readAdapterSpec, type StepMetrics } from './trainer';
+import { buildAdapter, readAdapterSpec } from './run-model';
+import type { StepMetrics } from './trainer';
 import { trainInWorker, type RunOptions } from './run';
 import { METRICS_FILE, metricsUpTo, runHistory } from './run-dir';
 import { makeDirs } from '../io/dirs';
@@ -139,10 +140,11 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   makeDirs(out, '--out');
   const run = { progress: o.progress, overwrite: o.overwrite };
   const common = (seed: number): TrainConfigInput => ({
+    ...o.train,
     family: o.family, preset, seed,
     batch: { size: o.batchSize ?? 8, mode: batchMode },
+    // (after the spread: its data fields join the scene count instead of replacing it)
     data: { count: o.count ?? 4000, ...(o.train?.data ?? {}) },
-    ...o.train,
   } as TrainConfigInput);
   const evalOpts = { count: o.evalCount ?? 50, generationCount: o.generationCount ?? 8 };
 

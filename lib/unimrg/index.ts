@@ -1,5 +1,6 @@
 // `import { unimrg } from 'unimrg'`: the post-training loop, evaluation, experiments and reports.
-export { Trainer, buildAdapter, readAdapterSpec, weightsFile, type StepMetrics, type TrainEvent, type TrainOptions, type AdapterSpec } from './trainer';
+export { Trainer, type StepMetrics, type TrainEvent, type TrainOptions } from './trainer';
+export { buildAdapter, readAdapterSpec, weightsFile, type AdapterSpec } from './run-model';
 export { TrainConfigSchema, parseTrainConfig, PRESET_DEFAULTS, type TrainConfig, type TrainConfigInput } from './config';
 export { trainInWorker, type RunOptions } from './run';
 export { evaluate, evaluateUnderstanding, evaluateGeneration, quickEvaluation, type EvalResult, type EvalOptions, type UnderstandingResult, type GenerationResult } from './evaluate';

@@ -13,7 +13,8 @@ import { prepareCodec, readMetrics } from './experiment';
 import { trainInWorker, type RunOptions } from './run';
 import { runCheckpoint } from './run-dir';
 import { type BaseRecord, baseDir, BASES_DIR, RECIPE_FILE, writeChecksums } from './shipped-bases';
-import { ADAPTER_FILE, buildAdapter, readAdapterSpec } from './trainer';
+import { ADAPTER_FILE } from './run-dir';
+import { buildAdapter, readAdapterSpec } from './run-model';
 
 /** One recipe per family: the size and budget chosen from docs/results/learning-curve.md. */
 export interface BaseRecipe {

@@ -4,18 +4,14 @@
 // (the CLI runs it in a worker, see run.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { create as createAdapter } from '../adapters/registry';
 import { adapterLoss, disposeForwardOutput, termCounts } from '../adapters/loss';
 import type { Adapter } from '../adapters/types';
-import { loadCodec } from '../adapters/codecs';
-import { type DataLoader, createLoader, makeTokenizer, type SourceSpec, type TokenizerSpec } from '../data/loader';
+import { type DataLoader, createLoader, type TokenizerSpec } from '../data/loader';
+import { llavaSource } from '../data/loader/spec';
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
 import { microBatchesPerCycle } from '../data/tasks/schedule';
-import { GENERATION_TAG, IMAGE_TAG } from '../data/tokenizer/chat';
-import { requireToken } from '../data/tokenizer/types';
-import { loadCheckpoint, saveCheckpoint, verifyCheckpointFile } from '../io/checkpoint';
-import { loadSafetensors } from '../io/safetensors';
-import { ADAPTER_FILE, CHECKPOINT_DIR, CONFIG_FILE, checkRunDir, EVAL_FILE, METRICS_FILE, metricsUpTo, prepareRunDir, runCheckpoint, TOKENIZER_DIR, type RunDirOptions } from './run-dir';
+import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint';
+import { ADAPTER_FILE, CHECKPOINT_DIR, CONFIG_FILE, checkRunDir, EVAL_FILE, METRICS_FILE, metricsUpTo, prepareRunDir, runCheckpoint, type RunDirOptions } from './run-dir';
 import { AdamW, type AdamWOptions } from '../optim/adamw';
 import type { ParamGroup } from '../optim/optimizer';
 import { clipGradNorm } from '../optim/clip';
@@ -26,8 +22,7 @@ import { DistributedDataParallel } from '../distributed/ddp';
 import { ZeroRedundancyOptimizer } from '../distributed/zero';
 import { initProcessGroup, type ProcessGroup } from '../distributed/group';
 import { type TrainConfig, parseTrainConfig, taskVector } from './config';
-import { parseAdapterSpecFile } from './adapter-spec';
-import { makeDirs } from '../io/dirs';
+import { type AdapterSpec, buildAdapter, copyTokenizer, readAdapterSpec, tokenizerSpec } from './run-model';
 
 export interface StepMetrics {
   step: number;
@@ -61,87 +56,6 @@ export interface TrainOptions extends RunDirOptions {
   shouldStop?: () => boolean;
   /** Periodic evaluation (evalEvery); its result goes to the events and eval.jsonl. */
   evaluate?: (adapter: Adapter, step: number) => Promise<unknown> | unknown;
-}
-
-/** What a run directory records about its model, so that eval and later runs rebuild it. */
-export interface AdapterSpec {
-  family: TrainConfig['family'];
-  preset: string;
-  model: Record<string, unknown>;
-  /**
-   * A Hugging Face text tokenizer (absent: the scenes' word tokenizer). In adapter.json `file` is
-   * relative to the run directory (the trainer copies it in); readAdapterSpec makes it absolute.
-   */
-  tokenizer?: { file: string; pad?: string; eos?: string };
-}
-
-export { ADAPTER_FILE, CHECKPOINT_DIR, TOKENIZER_DIR } from './run-dir';
-
-/** The model weights of a checkpoint directory, a run directory or a .safetensors file. */
-export function weightsFile(p: string): string {
-  const checkpoint = runCheckpoint(p);
-  const candidates = [p, path.join(p, 'model.safetensors'), path.join(checkpoint ?? path.join(p, CHECKPOINT_DIR), 'model.safetensors')];
-  const f = candidates.find((c) => fs.existsSync(c) && fs.statSync(c).isFile());
-  if (f === undefined) throw new RangeError(`no model weights at ${p} (looked for ${candidates.slice(1).join(', ')})`);
-  return f;
-}
-
-/** The adapter spec saved beside weights (a run directory or its checkpoint folder), if any. */
-export function readAdapterSpec(p: string): AdapterSpec | undefined {
-  for (const d of [p, path.dirname(p), path.dirname(path.dirname(p))]) {
-    const f = path.join(d, ADAPTER_FILE);
-    if (fs.existsSync(f)) return parseAdapterSpecFile(f);
-  }
-  return undefined;
-}
-
-/** The loader's description of a spec's text tokenizer. */
-export function tokenizerSpec(spec: AdapterSpec): TokenizerSpec {
-  const t = spec.tokenizer;
-  return t === undefined ? { kind: 'scenes' } : { kind: 'huggingface', path: t.file, pad: t.pad, eos: t.eos };
-}
-
-/** Copies a Hugging Face tokenizer (tokenizer.json, and tokenizer_config.json when present) into the run directory. */
-function copyTokenizer(t: NonNullable<AdapterSpec['tokenizer']>, runDir: string): NonNullable<AdapterSpec['tokenizer']> {
-  const json = fs.statSync(t.file).isDirectory() ? path.join(t.file, 'tokenizer.json') : t.file;
-  const dir = path.join(runDir, TOKENIZER_DIR);
-  makeDirs(dir, 'tokenizer copy');
-  if (path.resolve(path.dirname(json)) !== path.resolve(dir)) { // (a run resumed or based on itself)
-    fs.copyFileSync(json, path.join(dir, 'tokenizer.json'));
-    const config = path.join(path.dirname(json), 'tokenizer_config.json');
-    if (fs.existsSync(config)) fs.copyFileSync(config, path.join(dir, 'tokenizer_config.json'));
-  }
-  return { ...t, file: TOKENIZER_DIR };
-}
-
-/** Builds the adapter of a spec and, when given, loads weights and a codec file into it. */
-export function buildAdapter(spec: AdapterSpec, o: { weights?: string; codec?: string; seed?: number; device?: string } = {}): Adapter {
-  const codec = o.codec === undefined ? undefined : loadCodec(o.codec);
-  const tokenizer = spec.tokenizer === undefined ? undefined : makeTokenizer(tokenizerSpec(spec));
-  // The chat encoding marks image positions with these tokens: refuse a tokenizer without them now.
-  if (tokenizer !== undefined) for (const [t, what] of [[IMAGE_TAG, 'condition-image placeholder'], [GENERATION_TAG, 'generated-image placeholder']]) requireToken(tokenizer, t, what);
-  const adapter = createAdapter(spec.family, spec.preset, spec.model, { codec, tokenizer, seed: o.seed, device: o.device as 'cpu' });
-  if (o.weights !== undefined) {
-    const file = weightsFile(o.weights);
-    verifyCheckpointFile(file); // a corrupt checkpoint is named, not loaded
-    const sd = loadSafetensors(file);
-    try {
-      adapter.load(sd, { strict: true });
-    } finally {
-      torch.dispose(Object.values(sd));
-    }
-  }
-  return adapter;
-}
-
-/** A LLaVA-style folder: images/, depth/ and mask/ side by side (as `unimrg label` writes them). */
-export function llavaSource(root: string, json?: string): SourceSpec {
-  const sub = (name: string) => (fs.existsSync(path.join(root, name)) ? path.join(root, name) : undefined);
-  const images = sub('images');
-  if (images === undefined) throw new RangeError(`data.path ${root} has no images/ folder`);
-  const conversations = json ?? path.join(root, 'data.json');
-  if (!fs.existsSync(conversations)) throw new RangeError(`no conversations file at ${conversations} (set data.json)`);
-  return { kind: 'llava', json: conversations, imageRoot: images, depthRoot: sub('depth'), maskRoot: sub('mask') };
 }
 
 /** Each data-parallel rank draws its own record order: seed + rank · stride. */

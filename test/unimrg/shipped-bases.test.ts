@@ -12,7 +12,7 @@ import { torch } from '../../lib/torch';
 import { noGrad } from '../../lib/torch/autograd';
 import { makeBase, type BaseRecipe } from '../../lib/unimrg/make-base';
 import { BASES_DIR, CHECKSUMS_FILE, readBaseRecord, readChecksums, sha256File, shippedBase, verifyShippedBase } from '../../lib/unimrg/shipped-bases';
-import { buildAdapter, readAdapterSpec } from '../../lib/unimrg/trainer';
+import { buildAdapter, readAdapterSpec } from '../../lib/unimrg/run-model';
 
 jest.setTimeout(300_000);
 

@@ -1,5 +1,7 @@
 // A loader pipeline described by plain data, so that each worker thread can build its own copy:
 // the record source, the tokenizer and the batching options.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { LlavaDataset, type LlavaOptions, type Problem } from '../llava';
 import type { BatcherOptions } from '../tasks/batcher';
 import { TaskBatcher } from '../tasks/batcher';
@@ -23,6 +25,16 @@ export interface LoaderSpec {
   tokenizer: TokenizerSpec;
   /** Batching options; `template` must be a template name here (functions do not cross threads). */
   batch: BatcherOptions & { template?: string };
+}
+
+/** A LLaVA-style folder: images/, depth/ and mask/ side by side (as `unimrg label` writes them). */
+export function llavaSource(root: string, json?: string): SourceSpec {
+  const sub = (name: string) => (fs.existsSync(path.join(root, name)) ? path.join(root, name) : undefined);
+  const images = sub('images');
+  if (images === undefined) throw new RangeError(`data.path ${root} has no images/ folder`);
+  const conversations = json ?? path.join(root, 'data.json');
+  if (!fs.existsSync(conversations)) throw new RangeError(`no conversations file at ${conversations} (set data.json)`);
+  return { kind: 'llava', json: conversations, imageRoot: images, depthRoot: sub('depth'), maskRoot: sub('mask') };
 }
 
 export function makeTokenizer(t: TokenizerSpec): TextTokenizer {
