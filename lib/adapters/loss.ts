@@ -44,7 +44,7 @@ function checkWeights(w: readonly number[] | undefined): number[] {
 /** The per-task counts a term normalises by: valid targets (cross-entropy) or repeat × mask sum (diffusion). */
 export function termCounts(term: LossTerm): Tensor {
   return tidy(() => {
-    const device = term.taskIds.device as 'cpu';
+    const device = term.taskIds.device;
     const counts = creation.zeros([T], { dtype: 'float32', device });
     if (term.kind === 'diffusion') {
       const m = term.mask == null ? creation.ones([term.taskIds.numel], { dtype: 'float32', device }) : term.mask.float().reshape([-1]);

@@ -2,6 +2,7 @@
 // configs, paths) are 2, failures while running are 1, a run stopped by Ctrl-C after its
 // checkpoint is 130 (the shell's convention for SIGINT).
 import { BATCH_MODES, type BatchMode } from '../data/tasks/schedule';
+import { type Device, isDevice } from '../torch/dtype';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
@@ -39,6 +40,12 @@ export function asUsage<T>(fn: () => T): T {
 export function batchModeFlag(v: string | undefined): BatchMode | undefined {
   if (v !== undefined && !(BATCH_MODES as readonly string[]).includes(v)) throw new UsageError(`--batch-mode must be ${BATCH_MODES.join(', ')}, got '${v}'`);
   return v as BatchMode | undefined;
+}
+
+/** --device: cpu, cuda or cuda:N. */
+export function deviceFlag(v: string | undefined): Device | undefined {
+  if (v !== undefined && !isDevice(v)) throw new UsageError(`--device must be cpu, cuda or cuda:N, got '${v}'`);
+  return v;
 }
 
 /** --progress: bar, lines or none (undefined: the default for the terminal). */

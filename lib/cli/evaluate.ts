@@ -8,10 +8,11 @@ import { evaluate } from '../unimrg/evaluate';
 import { resultTables } from '../unimrg/report';
 import { buildAdapter, readAdapterSpec } from '../unimrg/run-model';
 import type { Adapter } from '../adapters/types';
-import { asUsage, numberFlag, UsageError } from './errors';
+import { asUsage, deviceFlag, numberFlag, UsageError } from './errors';
+import type { Device } from '../torch/dtype';
 
 /** The adapter saved in a run directory (adapter.json + checkpoint/model.safetensors). */
-export function adapterFromRun(dir: string, device?: string): Adapter {
+export function adapterFromRun(dir: string, device?: Device): Adapter {
   if (!fs.existsSync(dir)) throw new UsageError(`no such run directory or checkpoint: ${dir}`);
   const spec = asUsage(() => readAdapterSpec(dir));
   if (spec === undefined) throw new UsageError(`${dir} has no adapter.json: pass a run directory written by unimrg train`);
@@ -36,7 +37,7 @@ export function addEvalCommands(cli: Command): void {
       const generationCount = numberFlag('generation-count', f.generationCount, { integer: true, min: 0 })!;
       const steps = numberFlag('steps', f.steps, { integer: true, min: 1 });
       const cfg = numberFlag('cfg', f.cfg, { min: 0 });
-      const adapter = adapterFromRun(run, f.device);
+      const adapter = adapterFromRun(run, deviceFlag(f.device));
       try {
         const grid = path.join(fs.statSync(run).isDirectory() ? run : path.dirname(run), 'eval-samples.png');
         const r = await evaluate(adapter, { splits: splits as Split[], count, generationCount, steps, cfg, gridFile: generationCount > 0 ? grid : undefined });

@@ -5,7 +5,6 @@
 // result equals the unsharded optimiser's; the state memory of each rank falls to ~1/worldSize.
 import * as creation from '../torch/creation';
 import { noGrad } from '../torch/autograd';
-import type { Device } from '../torch/dtype';
 import { TorchError } from '../torch/errors';
 import * as F from '../torch/functional';
 import { tidy } from '../torch/scope';
@@ -103,7 +102,7 @@ export class ZeroRedundancyOptimizer<O extends Optimizer<any>> {
     this.local.step();
     for (const { owner, params: ps } of this.shares) {
       const mine = owner === this.group.rank;
-      const flat = tidy(() => (mine ? F.cat(ps.map((p) => p.detach().reshape(-1))) : creation.empty([ps.reduce((n, p) => n + p.numel, 0)], { dtype: ps[0].dtype, device: ps[0].device as Device })));
+      const flat = tidy(() => (mine ? F.cat(ps.map((p) => p.detach().reshape(-1))) : creation.empty([ps.reduce((n, p) => n + p.numel, 0)], { dtype: ps[0].dtype, device: ps[0].device })));
       try {
         await this.group.broadcast(flat, owner);
         if (!mine) copySlices(flat, ps);
@@ -142,7 +141,7 @@ export class ZeroRedundancyOptimizer<O extends Optimizer<any>> {
         entry.step = step.item() as number;
         step.dispose();
         for (const k of names) {
-          const t = own ? (own[k] as Tensor).clone() : creation.empty(p.shape, { dtype: p.dtype, device: p.device as Device });
+          const t = own ? (own[k] as Tensor).clone() : creation.empty(p.shape, { dtype: p.dtype, device: p.device });
           await this.group.broadcast(t, owner);
           entry[k] = t;
         }

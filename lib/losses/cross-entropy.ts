@@ -92,13 +92,13 @@ function checkScalars(name: string, o: CrossEntropyOptions): void {
 }
 
 /** A 1-D float32 tensor on `device` from numbers (made inside the caller's tidy scope). */
-function vector(values: number[], device: string): Tensor {
+function vector(values: number[], device: Device): Tensor {
   const t = new Tensor(native.fromBuffer(Float32Array.from(values), [values.length], 'float32'));
-  return device === 'cpu' ? t : t.to(device as Device);
+  return device === 'cpu' ? t : t.to(device);
 }
 
 /** weights as a tensor on the logits' device, and T. */
-function taskWeights(name: string, o: CrossEntropyOptions, device: string, taskIdsGiven: boolean): Tensor {
+function taskWeights(name: string, o: CrossEntropyOptions, device: Device, taskIdsGiven: boolean): Tensor {
   if (o.weights !== undefined) {
     if (o.weights instanceof Tensor) {
       if (o.weights.ndim !== 1) fail(name, `weights must be 1-D [T], got shape [${o.weights.shape}]`);
@@ -123,7 +123,7 @@ function taskWeights(name: string, o: CrossEntropyOptions, device: string, taskI
   return vector(new Array<number>(T).fill(1), device);
 }
 
-function taskDenominators(name: string, o: CrossEntropyOptions, T: number, device: string): Tensor | null {
+function taskDenominators(name: string, o: CrossEntropyOptions, T: number, device: Device): Tensor | null {
   const d = o.denominators;
   if (d === undefined || d === null) return null;
   if (d instanceof Tensor) {
@@ -141,7 +141,7 @@ function taskDenominators(name: string, o: CrossEntropyOptions, T: number, devic
  * targets and taskIds flattened to [N]. taskIds may have the targets' shape, or a prefix of it
  * (e.g. one task per sequence: targets [B, S], taskIds [B]); null means every token is task 0.
  */
-function flatTokens(name: string, targets: Tensor, taskIds: Tensor | null, N: number, device: string): [Tensor, Tensor] {
+function flatTokens(name: string, targets: Tensor, taskIds: Tensor | null, N: number, device: Device): [Tensor, Tensor] {
   if (!INDEX.includes(targets.dtype)) fail(name, `targets must be int64 or int32, got ${targets.dtype}`);
   if (targets.numel !== N) fail(name, `targets have ${targets.numel} elements but there are ${N} rows of logits`);
   if (targets.device !== device) fail(name, `targets are on ${targets.device} but the logits on ${device}`);

@@ -106,14 +106,14 @@ export function multitaskDiffusionLoss(pred: Tensor, target: Tensor, taskIds: Te
 
 /** A tensor as given, or numbers made into a tensor on device, float64 for float64 pred and
  *  float32 otherwise (the caller frees it). */
-function vector(v: Tensor | number[], name: string, device: string, predDtype: string, made: Tensor[]): Tensor {
+function vector(v: Tensor | number[], name: string, device: Device, predDtype: string, made: Tensor[]): Tensor {
   if (v instanceof Tensor) return v;
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
     fail(`${name} must be a tensor or an array of finite numbers`);
   }
   // Free to check on the host; tensors are checked by the op (see native/kernels/nonnegative.h).
   if (name === 'denominators' && v.some((x) => x < 0)) fail(`denominators must be >= 0, got [${v.join(', ')}]`);
-  const t = creation.tensor(v, { dtype: predDtype === 'float64' ? 'float64' : 'float32', device: device as Device });
+  const t = creation.tensor(v, { dtype: predDtype === 'float64' ? 'float64' : 'float32', device });
   made.push(t);
   return t;
 }

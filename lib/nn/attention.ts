@@ -5,7 +5,7 @@
 // (softmax(q kᵀ / √d + bias) v) otherwise.
 import { native } from '../native/binding';
 import * as creation from '../torch/creation';
-import type { DType } from '../torch/dtype';
+import type { Device, DType } from '../torch/dtype';
 import * as F from '../torch/functional';
 import { op } from '../torch/op';
 import { tidy } from '../torch/scope';
@@ -59,18 +59,18 @@ export const maskValue = (dtype: DType): number => (dtype === 'float16' ? -65504
  * nothing is masked. Causal rows are aligned to the end of the keys (query i sees keys
  * ≤ i + S - T), as with a key/value cache.
  */
-export function attentionBias(T: number, S: number, o: { causal?: boolean; attentionMask?: Tensor | null; dtype: DType; device: string }): Tensor | null {
+export function attentionBias(T: number, S: number, o: { causal?: boolean; attentionMask?: Tensor | null; dtype: DType; device: Device }): Tensor | null {
   if (!o.causal && !o.attentionMask) return null;
   return tidy(() => {
     let allowed: Tensor | null = null;
-    if (o.causal) allowed = creation.ones([T, S], { dtype: 'bool', device: o.device as 'cpu' }).tril(S - T);
+    if (o.causal) allowed = creation.ones([T, S], { dtype: 'bool', device: o.device }).tril(S - T);
     if (o.attentionMask) {
       const m = o.attentionMask;
       const keep = (m.dtype === 'bool' ? m : m.ne(0)).view(m.shape[0], 1, 1, m.shape[1]);
       allowed = allowed ? allowed.logicalAnd(keep) : keep;
     }
     const blocked = allowed!.logicalNot();
-    return creation.zeros(blocked.shape, { dtype: o.dtype, device: o.device as 'cpu' }).maskedFill(blocked, maskValue(o.dtype));
+    return creation.zeros(blocked.shape, { dtype: o.dtype, device: o.device }).maskedFill(blocked, maskValue(o.dtype));
   });
 }
 

@@ -22,7 +22,7 @@ export class RotaryEmbedding extends Module {
   /** cos and sin tables [..., T, headDim] for integer positions [T] or [B, T]. */
   forward(positions: Tensor): RotaryTables {
     return tidy(() => {
-      const freqs = positions.to(this.invFreq.dtype).unsqueeze(-1).mul(this.invFreq.to(positions.device as Device));
+      const freqs = positions.to(this.invFreq.dtype).unsqueeze(-1).mul(this.invFreq.to(positions.device));
       const emb = F.cat([freqs, freqs], -1);
       return { cos: emb.cos(), sin: emb.sin() };
     });

@@ -95,7 +95,7 @@ export class DecoderModel extends Module {
       if (o.cache && o.cache.layers.length !== this.layers.length) {
         throw new Error(`DecoderModel: the cache has ${o.cache.layers.length} layers, the model ${this.layers.length}`);
       }
-      const rotary = this.rotary.forward(o.positions ?? creation.arange(start, start + T, 1, { device: embeds.device as 'cpu' }));
+      const rotary = this.rotary.forward(o.positions ?? creation.arange(start, start + T, 1, { device: embeds.device }));
       let h = embeds;
       let i = 0;
       for (const layer of this.layers) {

@@ -7,6 +7,10 @@ export type DType =
 
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
 
+/** The spelling of a Device: cpu, cuda or cuda:N. */
+export const DEVICE_PATTERN = /^(cpu|cuda(:\d+)?)$/;
+export const isDevice = (s: string): s is Device => DEVICE_PATTERN.test(s);
+
 export const dtypes: readonly DType[] = [
   'float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint8', 'bool',
 ];

@@ -69,7 +69,7 @@ export class Tensor {
   // ---- metadata ------------------------------------------------------------------------
   get shape(): number[] { return native.shape(this._h); }
   get dtype(): DType { return native.dtype(this._h) as DType; }
-  get device(): string { return native.device(this._h); }
+  get device(): Device { return native.device(this._h) as Device; }
   get numel(): number { return native.numel(this._h); }
   get ndim(): number { return this.shape.length; }
   dim(): number { return this.shape.length; }

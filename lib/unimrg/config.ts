@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { FAMILIES } from '../adapters/types';
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
+import { type Device, DEVICE_PATTERN } from '../torch/dtype';
 
 /** Loader threads: more than this only multiplies memory (10,000 exhausted V8's heap at 11 GB). */
 export const MAX_WORKERS = 64;
@@ -83,7 +84,7 @@ export const TrainConfigSchema = z.object({
   /** Save a checkpoint every N steps (0: only at the end). */
   checkpointEvery: z.number().int().min(0).default(0),
   seed: z.number().int().min(0).default(0),
-  device: z.string().regex(/^(cpu|cuda(:\d+)?)$/, 'device must be cpu, cuda or cuda:N').default('cpu'),
+  device: z.string().regex(DEVICE_PATTERN, 'device must be cpu, cuda or cuda:N').default('cpu').transform((d) => d as Device),
   /** bf16 autocast: auto = on for CUDA, off on CPU. */
   bf16: z.union([z.boolean(), z.literal('auto')]).default('auto'),
   /** The run directory (metrics.jsonl, checkpoints, evaluation). */

@@ -13,6 +13,7 @@ import { type Accuracy, scoreAnswers } from './eval/answers';
 import { boundaryF, depthMetrics, meanMetrics, psnr } from './eval/image-metrics';
 import { writeSampleGrid, type SampleRow } from './eval/png';
 import { popeMetrics, type PopeMetrics } from './eval/pope';
+import type { Device } from '../torch/dtype';
 
 export interface UnderstandingResult {
   overall: Accuracy;
@@ -56,11 +57,11 @@ export interface EvalOptions {
 
 const sceneOf = (split: Split, i: number, size: number): SceneItem => scene(SPLITS[split][0] + i, { size });
 
-function stackImages(images: NDArray<'float32'>[], device: string): Tensor {
+function stackImages(images: NDArray<'float32'>[], device: Device): Tensor {
   const [c, h, w] = images[0].shape;
   const buf = new Float32Array(images.length * c * h * w);
   images.forEach((im, i) => buf.set(im.data, i * c * h * w));
-  return torch.tensor(buf, { shape: [images.length, c, h, w], device: device as 'cpu' });
+  return torch.tensor(buf, { shape: [images.length, c, h, w], device: device });
 }
 
 /** Greedy answers to every question of `count` scenes of a split, scored. */
@@ -91,7 +92,7 @@ export function evaluateUnderstanding(adapter: Adapter, split: Split, o: { count
   return { overall: s.overall, macro: s.macro, byCategory: s.byCategory, hallucination: popeMetrics(answered.filter((x) => x.category === 'existence')) };
 }
 
-function deviceOf(adapter: Adapter): string {
+function deviceOf(adapter: Adapter): Device {
   const p = adapter.model.parameters()[0];
   return p === undefined ? 'cpu' : p.device;
 }

@@ -15,6 +15,7 @@ import { loadSafetensors } from '../io/safetensors';
 import { torch } from '../torch';
 import { type AdapterSpec, parseAdapterSpecFile } from './adapter-spec';
 import { ADAPTER_FILE, CHECKPOINT_DIR, runCheckpoint, TOKENIZER_DIR } from './run-dir';
+import type { Device } from '../torch/dtype';
 
 export type { AdapterSpec } from './adapter-spec';
 
@@ -56,12 +57,12 @@ export function copyTokenizer(t: NonNullable<AdapterSpec['tokenizer']>, runDir: 
 }
 
 /** Builds the adapter of a spec and, when given, loads weights and a codec file into it. */
-export function buildAdapter(spec: AdapterSpec, o: { weights?: string; codec?: string; seed?: number; device?: string } = {}): Adapter {
+export function buildAdapter(spec: AdapterSpec, o: { weights?: string; codec?: string; seed?: number; device?: Device } = {}): Adapter {
   const codec = o.codec === undefined ? undefined : loadCodec(o.codec);
   const tokenizer = spec.tokenizer === undefined ? undefined : makeTokenizer(tokenizerSpec(spec));
   // The chat encoding marks image positions with these tokens: refuse a tokenizer without them now.
   if (tokenizer !== undefined) for (const [t, what] of [[IMAGE_TAG, 'condition-image placeholder'], [GENERATION_TAG, 'generated-image placeholder']]) requireToken(tokenizer, t, what);
-  const adapter = createAdapter(spec.family, spec.preset, spec.model, { codec, tokenizer, seed: o.seed, device: o.device as 'cpu' });
+  const adapter = createAdapter(spec.family, spec.preset, spec.model, { codec, tokenizer, seed: o.seed, device: o.device });
   if (o.weights !== undefined) {
     const file = weightsFile(o.weights);
     verifyCheckpointFile(file); // a corrupt checkpoint is named, not loaded

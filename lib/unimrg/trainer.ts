@@ -187,7 +187,7 @@ export class Trainer {
         conditionTokens: f.conditionTokens, generationTokens: f.generationTokens,
         normalization: f.normalization, template: f.template,
       },
-    }, { workers: c.data.workers, start, device: c.device as 'cpu' });
+    }, { workers: c.data.workers, start, device: c.device });
   }
 
   /** Rank 0 writes the checkpoint; with a sharded optimiser every rank first helps assemble its state. */

@@ -93,7 +93,7 @@ export class AutoregressiveVQAdapter implements Adapter {
 
       // 'image': gen_head at each placeholder predicts that position's code.
       const genHidden = takeAt(hidden, batch.generationMask);
-      const genTargets = codes === null ? creation.zeros([0], { dtype: 'int64', device: hidden.device as 'cpu' }) : codes.reshape([-1]);
+      const genTargets = codes === null ? creation.zeros([0], { dtype: 'int64', device: hidden.device }) : codes.reshape([-1]);
       const genTasks = takeAt(batch.taskIds.unsqueeze(-1), batch.generationMask).reshape([-1]);
       terms.push(this.headTerm('image', this.config.imageLoss, genHidden, genTargets, genTasks));
       return { terms };
@@ -164,7 +164,7 @@ export class AutoregressiveVQAdapter implements Adapter {
     const rng = new Rng(seed, 0x6a6e73);
     const codes = new BigInt64Array(B * N);
     const m = this.model;
-    const device = images.device as 'cpu';
+    const device = images.device;
     const wasTraining = m.training;
     m.eval();
     try {

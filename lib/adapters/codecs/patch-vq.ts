@@ -254,7 +254,7 @@ export function kmeans(x: Tensor, k: number, opts: KMeansOptions = {}): KMeansRe
       const prevCodes = codes;
       let dead = 0;
       codes = keep(tidy(() => {
-        const sums = ops.aten.index_add(creation.zeros([k, x.shape[1]], { dtype: x.dtype, device: x.device as Device }), 0, a.ids, x) as Tensor;
+        const sums = ops.aten.index_add(creation.zeros([k, x.shape[1]], { dtype: x.dtype, device: x.device }), 0, a.ids, x) as Tensor;
         const counts = (ops.aten.bincount(a.ids, null, k) as Tensor).to(x.dtype);
         const alive = counts.gt(0).unsqueeze(1);
         const updated = F.where(alive, sums.div(counts.clamp(1).unsqueeze(1)), prevCodes);

@@ -13,6 +13,7 @@ import type { Tensor } from '../../torch/tensor';
 import type { AnswerOptions, BatchFormat } from '../types';
 import { questionPrompt } from './prompts';
 import { placeAt } from './sequence';
+import type { Device } from '../../torch/dtype';
 
 export function stopIds(tok: TextTokenizer, f: BatchFormat): Set<number> {
   const s = new Set([tok.eosId]);
@@ -46,7 +47,7 @@ export function greedyAnswers(tok: TextTokenizer, f: BatchFormat, images: Tensor
   const rows = questions.map((q) => questionPrompt(tok, f, q));
   const out: number[][] = rows.map(() => []);
   const done = rows.map(() => false);
-  const device = images.device as 'cpu';
+  const device = images.device;
   const { model, lmHead } = m.lm;
   // The text head may be wider than the tokenizer (mar-diffusion's presets fix its size; Hugging
   // Face pads vocabularies): ids past the tokenizer's cannot be decoded, so they are never chosen.
@@ -93,7 +94,7 @@ export function greedyAnswers(tok: TextTokenizer, f: BatchFormat, images: Tensor
 }
 
 /** Prompt rows as left-padded tensors [B, L]: ids, attention and condition masks, positions. */
-function leftPadded(rows: { ids: number[]; conditionMask: ArrayLike<number> }[], padId: number, device: 'cpu') {
+function leftPadded(rows: { ids: number[]; conditionMask: ArrayLike<number> }[], padId: number, device: Device) {
   const B = rows.length;
   const L = Math.max(...rows.map((r) => r.ids.length));
   const ids = new BigInt64Array(B * L).fill(BigInt(padId));

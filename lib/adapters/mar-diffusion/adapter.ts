@@ -38,6 +38,7 @@ import { codecConfig, imagePositions, type MarDiffusionConfig, seqLen } from './
 import { sampleTokens } from './diffusion-head';
 import { randomMasking, randomRanks } from './mar';
 import { HarmonModel } from './model';
+import type { Device } from '../../torch/dtype';
 
 const OP = 'mar-diffusion';
 
@@ -48,7 +49,7 @@ function fail(msg: string): never {
 /** Right-padded rows of ids with their image masks. */
 interface Rows { ids: Tensor; attentionMask: Tensor; conditionMask: Tensor; generationMask: Tensor }
 
-function rowsToTensors(rows: { ids: number[]; conditionMask: ArrayLike<number>; generationMask: ArrayLike<number> }[], padId: number, device: string): Rows {
+function rowsToTensors(rows: { ids: number[]; conditionMask: ArrayLike<number>; generationMask: ArrayLike<number> }[], padId: number, device: Device): Rows {
   const B = rows.length;
   const L = Math.max(...rows.map((r) => r.ids.length));
   const ids = new BigInt64Array(B * L).fill(BigInt(padId));
@@ -57,7 +58,7 @@ function rowsToTensors(rows: { ids: number[]; conditionMask: ArrayLike<number>; 
     ids[b * L + i] = BigInt(id); att[b * L + i] = 1;
     cond[b * L + i] = r.conditionMask[i] ?? 0; gen[b * L + i] = r.generationMask[i] ?? 0;
   }));
-  const d = { shape: [B, L], device: device as 'cpu' };
+  const d = { shape: [B, L], device: device };
   return tidy(() => ({
     ids: creation.tensor(ids, d),
     attentionMask: creation.tensor(att, d).to('bool'),
@@ -150,7 +151,7 @@ export class MarDiffusionAdapter implements Adapter {
       const condRows = condCounts.flatMap((n, b) => (n > 0 ? [b] : []));
       if (condRows.length > 0) {
         let images = batch.conditionImages;
-        if (condRows.length !== B) images = images.indexSelect(0, creation.tensor(BigInt64Array.from(condRows, BigInt), { device: device as 'cpu' }));
+        if (condRows.length !== B) images = images.indexSelect(0, creation.tensor(BigInt64Array.from(condRows, BigInt), { device: device }));
         const { z } = m.visualFeatures(this.codec.encode(images), null);
         embeds = placeAt(embeds, batch.conditionMask, scaleGrad(z, c.conditionGradScale));
       }
@@ -162,8 +163,8 @@ export class MarDiffusionAdapter implements Adapter {
         const { xEnc, z } = m.visualFeatures(latents, mask);
         embeds = placeAt(embeds, batch.generationMask, z);
         // Masked tokens' positions are hidden from every query (MAR drops them from the sequence).
-        const hiddenRows = F.cat([mask, creation.zeros([G, c.bufferSize], { dtype: 'bool', device: device as 'cpu' })], 1).float();
-        const hide = placeAt(creation.zeros([B, L, 1], { device: device as 'cpu' }), batch.generationMask, hiddenRows.reshape([-1, 1])).squeeze(-1).gt(0.5);
+        const hiddenRows = F.cat([mask, creation.zeros([G, c.bufferSize], { dtype: 'bool', device: device })], 1).float();
+        const hide = placeAt(creation.zeros([B, L, 1], { device: device }), batch.generationMask, hiddenRows.reshape([-1, 1])).squeeze(-1).gt(0.5);
         attention = attention.logicalAnd(hide.logicalNot());
         gen = { xEnc, mask, latents };
       }
@@ -185,7 +186,7 @@ export class MarDiffusionAdapter implements Adapter {
         const k = c.diffusionBatchMul;
         const x0 = gen.latents.reshape([G * N, c.latentDim]).repeat(k, 1);
         const noise = creation.randnLike(x0);
-        const t = creation.randint(0, c.numTimesteps, [G * N * k], { device: device as 'cpu' });
+        const t = creation.randint(0, c.numTimesteps, [G * N * k], { device: device });
         const xt = noisedInput(x0, noise, t, 'eps', scheduleAt(this.alphaBars, t));
         const pred = m.mar.diffloss.net.eps(xt, t.float(), cond.repeat(k, 1));
         const rowTasks = batch.rowTasks.indexSelect(0, batch.targetRows);
@@ -279,16 +280,16 @@ export class MarDiffusionAdapter implements Adapter {
     const base = placeAt(m.llm.model.embedTokens.forward(seq.ids), seq.conditionMask, zCond);
     const ranks = randomRanks(B, N, device);
     const both = (t: Tensor) => (guided ? F.cat([t, t], 0) : t);
-    let tokens = creation.zeros([B, N, c.latentDim], { device: device as 'cpu' });
-    let unknown = creation.ones([B, N], { dtype: 'bool', device: device as 'cpu' });
+    let tokens = creation.zeros([B, N, c.latentDim], { device: device });
+    let unknown = creation.ones([B, N], { dtype: 'bool', device: device });
     let remaining = N;
     for (let step = 0; step < steps && remaining > 0; step++) {
       const next = tidy(() => {
         const mask = both(unknown);
         const { xEnc, z } = m.visualFeatures(both(tokens), mask);
         const embeds = placeAt(base, seq.generationMask, z);
-        const hiddenRows = F.cat([mask, creation.zeros([R, c.bufferSize], { dtype: 'bool', device: device as 'cpu' })], 1).float();
-        const hide = placeAt(creation.zeros([R, L, 1], { device: device as 'cpu' }), seq.generationMask, hiddenRows.reshape([-1, 1])).squeeze(-1).gt(0.5);
+        const hiddenRows = F.cat([mask, creation.zeros([R, c.bufferSize], { dtype: 'bool', device: device })], 1).float();
+        const hide = placeAt(creation.zeros([R, L, 1], { device: device }), seq.generationMask, hiddenRows.reshape([-1, 1])).squeeze(-1).gt(0.5);
         const hidden = m.llm.model.forwardEmbeds(embeds, { attentionMask: seq.attentionMask.logicalAnd(hide.logicalNot()) });
         const zDec = m.decoderConditions(xEnc, takeAt(hidden, seq.generationMask).reshape([R, P, c.hiddenSize]), mask);
         // Mask ratio for the next round (MaskGIT's cosine schedule); at least one token revealed.

@@ -16,6 +16,7 @@ import * as F from '../../torch/functional';
 import { tidy } from '../../torch/scope';
 import type { Tensor } from '../../torch/tensor';
 import { xavierLinear } from './block';
+import type { Device } from '../../torch/dtype';
 
 /** x · (1 + scale) + shift */
 const modulate = (x: Tensor, shift: Tensor, scale: Tensor): Tensor => tidy(() => x.mul(scale.add(1)).add(shift));
@@ -171,9 +172,9 @@ export interface SampleOptions {
  * timestep t (a float tensor [M]). DDPM uses the posterior of the respaced chain with its fixed
  * ("small") variance; DDIM (η = 0) is deterministic given x_T.
  */
-export function sampleTokens(m: number, channels: number, eps: (x: Tensor, t: Tensor) => Tensor, o: SampleOptions, device = 'cpu'): Tensor {
+export function sampleTokens(m: number, channels: number, eps: (x: Tensor, t: Tensor) => Tensor, o: SampleOptions, device: Device = 'cpu'): Tensor {
   const { timesteps, alphaBars } = respacedSchedule(o.total, o.steps);
-  const d = { device: device as 'cpu' };
+  const d = { device };
   let x = creation.randn([m, channels], d);
   for (let i = timesteps.length - 1; i >= 0; i--) {
     const next = tidy(() => {

@@ -22,6 +22,7 @@ import { MarBlock, xavierLinear } from './block';
 import type { MarDiffusionConfig } from './config';
 import { seqLen } from './config';
 import { DiffLoss } from './diffusion-head';
+import type { Device } from '../../torch/dtype';
 
 export class Mar extends Module {
   readonly classEmb: Embedding | null;
@@ -89,7 +90,7 @@ export class Mar extends Module {
       let x = this.zProj.forward(visible);
       if (this.bufferSize > 0) x = F.cat([this.fakeLatent.unsqueeze(1).expand(B, this.bufferSize, E), x], 1);
       x = this.zProjLn.forward(x.add(this.encoderPosEmbedLearned));
-      const keyMask = mask ? F.cat([creation.ones([B, this.bufferSize], { dtype: 'bool', device: tokens.device as 'cpu' }), mask.logicalNot()], 1) : null;
+      const keyMask = mask ? F.cat([creation.ones([B, this.bufferSize], { dtype: 'bool', device: tokens.device }), mask.logicalNot()], 1) : null;
       for (const b of this.encoderBlocks) x = b.forward(x, keyMask);
       if (N !== this.seqLen) throw new RangeError(`MAR: expected ${this.seqLen} tokens per image, got ${N}`);
       return this.encoderNorm.forward(x);
@@ -104,7 +105,7 @@ export class Mar extends Module {
     return tidy(() => {
       const B = x.shape[0];
       let h = this.decoderEmbed.forward(x);
-      const maskWithBuffer = F.cat([creation.zeros([B, this.bufferSize], { dtype: 'bool', device: x.device as 'cpu' }), mask], 1);
+      const maskWithBuffer = F.cat([creation.zeros([B, this.bufferSize], { dtype: 'bool', device: x.device }), mask], 1);
       h = F.where(maskWithBuffer.unsqueeze(-1), this.maskToken, h);
       h = h.add(this.decoderPosEmbedLearned);
       for (const b of this.decoderBlocks) h = b.forward(h, null);
@@ -145,10 +146,10 @@ function erf(z: number): number {
  * Mask ratios [B] from MAR's truncated normal (mean 1.0, std 0.25, truncated to [min, 1.0]) by
  * inverse-CDF sampling of libtorch uniforms (so torch.manualSeed governs them).
  */
-export function maskRatios(b: number, min: number, device = 'cpu'): Tensor {
+export function maskRatios(b: number, min: number, device: Device = 'cpu'): Tensor {
   return tidy(() => {
     const lo = normalCdf((min - 1) / 0.25), hi = 0.5;
-    const u = creation.rand([b], { dtype: 'float64', device: device as 'cpu' }).mul(hi - lo).add(lo);
+    const u = creation.rand([b], { dtype: 'float64', device }).mul(hi - lo).add(lo);
     // Φ⁻¹(u) = √2 erfinv(2u − 1)
     const z = (ops.aten.erfinv(u.mul(2).sub(1)) as Tensor).mul(Math.SQRT2);
     return z.mul(0.25).add(1).clamp(min, 1);
@@ -159,7 +160,7 @@ export function maskRatios(b: number, min: number, device = 'cpu'): Tensor {
  * MAR's random_masking with a ratio per image: a random order per row; the first
  * ceil(N · ratio_b) positions of row b's order are masked. Returns bool [B, N] (true = masked).
  */
-export function randomMasking(b: number, n: number, min: number, device = 'cpu'): Tensor {
+export function randomMasking(b: number, n: number, min: number, device: Device = 'cpu'): Tensor {
   return tidy(() => {
     const counts = (ops.aten.ceil(maskRatios(b, min, device).mul(n)) as Tensor).clamp(1, n).long();
     const ranks = randomRanks(b, n, device);
@@ -168,9 +169,9 @@ export function randomMasking(b: number, n: number, min: number, device = 'cpu')
 }
 
 /** Per row, the rank of each position in a random order (orders = argsort(rand); ranks = argsort(orders)). */
-export function randomRanks(b: number, n: number, device = 'cpu'): Tensor {
+export function randomRanks(b: number, n: number, device: Device = 'cpu'): Tensor {
   return tidy(() => {
-    const orders = creation.rand([b, n], { device: device as 'cpu' }).sort(1).indices;
+    const orders = creation.rand([b, n], { device }).sort(1).indices;
     return orders.sort(1).indices;
   });
 }

@@ -120,7 +120,7 @@ export class QueryDiffusionAdapter implements Adapter {
       const p = c.flow.conditionDropout;
       if (m.training && p > 0) {
         // Classifier-free guidance: a dropped row's condition is all zeros (the unconditional input at sampling).
-        const keepRows = creation.rand([G], { device: caption.device as 'cpu' }).ge(p).to(caption.dtype);
+        const keepRows = creation.rand([G], { device: caption.device }).ge(p).to(caption.dtype);
         caption = caption.mul(keepRows.view(G, 1, 1));
       }
       const context = m.transformer.context(caption);
@@ -186,7 +186,7 @@ export class QueryDiffusionAdapter implements Adapter {
     const enc = generationPrompt(this.tokenizer, this.batchFormat, text);
     return noGrad(() => tidy(() => {
       const L = enc.ids.length;
-      const d = { device: images.device as 'cpu' };
+      const d = { device: images.device };
       const rep = <T extends ArrayLike<number>>(a: T) => Array.from({ length: B }, () => Array.from(a)).flat();
       const ids = creation.tensor(BigInt64Array.from(rep(enc.ids), BigInt), { shape: [B, L], ...d });
       const condMask = creation.tensor(Uint8Array.from(rep(enc.conditionMask)), { shape: [B, L], ...d }).to('bool');

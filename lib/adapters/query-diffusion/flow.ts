@@ -8,11 +8,12 @@ import * as F from '../../torch/functional';
 import { tidy } from '../../torch/scope';
 import type { Tensor } from '../../torch/tensor';
 import type { FlowConfig } from './config';
+import type { Device } from '../../torch/dtype';
 
 /** n training times in (0, 1): sigmoid(N(mean, std)) (logit-normal, SD3) or U(0, 1). */
-export function sampleTimes(n: number, f: FlowConfig, device: string): Tensor {
+export function sampleTimes(n: number, f: FlowConfig, device: Device): Tensor {
   return tidy(() => {
-    const d = { device: device as 'cpu' };
+    const d = { device: device };
     if (f.timeSampling === 'uniform') return creation.rand([n], d);
     return creation.randn([n], d).mul(f.logitStd).add(f.logitMean).sigmoid();
   });
@@ -27,12 +28,12 @@ export function flowPair(x0: Tensor, t: Tensor): { xt: Tensor; target: Tensor } 
 }
 
 /** Standard normal noise of a shape from its own seed, leaving the global generator as it was. */
-export function seededNoise(shape: number[], seed: number, device: string): Tensor {
+export function seededNoise(shape: number[], seed: number, device: Device): Tensor {
   if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
   const saved = getRngState();
   try {
     manualSeed(seed);
-    return tidy(() => creation.randn(shape, { device: device as 'cpu' }));
+    return tidy(() => creation.randn(shape, { device: device }));
   } finally {
     setRngState(saved);
     saved.dispose();
@@ -53,7 +54,7 @@ export function eulerSample(noise: Tensor, steps: number, cfg: number, velocity:
     const t = 1 - i / steps, tNext = 1 - (i + 1) / steps;
     const next = tidy(() => {
       const n = guided ? 2 * B : B;
-      const tt = creation.full([n], t, { device: x.device as 'cpu' });
+      const tt = creation.full([n], t, { device: x.device });
       let v: Tensor;
       if (guided) {
         const [vc, vu] = velocity(F.cat([x, x], 0), tt, true).chunk(2, 0);
