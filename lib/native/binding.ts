@@ -2,7 +2,7 @@
 // build/Release or a prebuild, chosen by ./resolve before anything native loads), then checks
 // what the loaded libtorch says of itself. Any failure is one readable paragraph.
 import * as path from 'node:path';
-import { TorchError } from '../torch/errors';
+import { TorchError } from './errors';
 import { resolveBinary } from './resolve';
 import type { NativeAddon } from './types';
 import { compatibilityProblem, describeTorch, type BinaryCandidate, type LibtorchFound } from './variant';

@@ -3,11 +3,9 @@
 // shared by numHeads / numKvHeads query heads), rotary tables, cross-attention.
 // The core is libtorch's scaled_dot_product_attention where it exists (≥ 2.0), a math path
 // (softmax(q kᵀ / √d + bias) v) otherwise.
-import { native } from '../native/binding';
 import * as creation from '../torch/creation';
 import type { Device, DType } from '../torch/dtype';
 import * as F from '../torch/functional';
-import { op } from '../torch/op';
 import { tidy } from '../torch/scope';
 import { Tensor } from '../torch/tensor';
 import { Linear, type FactoryOpts } from './linear';
@@ -47,9 +45,6 @@ export interface AttentionInputs {
   cache?: LayerKV | null;
 }
 
-const sdpa = op('scaled_dot_product_attention');
-let sdpaChecked: boolean | undefined;
-const hasSdpa = () => (sdpaChecked ??= sdpa.exists);
 
 /** A large finite negative for masked scores (finite, so a fully masked row gives no NaN). */
 export const maskValue = (dtype: DType): number => (dtype === 'float16' ? -65504 : dtype === 'float64' ? -1e300 : -3e38);
@@ -74,25 +69,13 @@ export function attentionBias(T: number, S: number, o: { causal?: boolean; atten
   });
 }
 
-/** softmax(q kᵀ · scale + bias) v over [B, H, T, d] tensors. */
+/**
+ * softmax(q kᵀ · scale + bias) v over [B, H, T, d] tensors, through torch's one attention path
+ * (libtorch's fused kernel where it has one). `causal` applies only without a bias, where the
+ * queries and keys are the same positions (a bias already holds any causal mask, end-aligned).
+ */
 export function attend(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, o: { causal?: boolean; dropoutP?: number; scale?: number } = {}): Tensor {
-  const d = q.shape[q.shape.length - 1];
-  const scale = o.scale ?? 1 / Math.sqrt(d);
-  const p = o.dropoutP ?? 0;
-  if (hasSdpa() && o.scale === undefined) {
-    return new Tensor(native.call(sdpa.id, q._h, k._h, v._h, bias?._h ?? null, p, bias === null && (o.causal ?? false)));
-  }
-  return tidy(() => {
-    let scores = q.mul(scale).matmul(k.transpose(-2, -1));
-    if (bias !== null) scores = scores.add(bias);
-    else if (o.causal) {
-      const [T, S] = scores.shape.slice(-2);
-      scores = scores.add(attentionBias(T, S, { causal: true, dtype: scores.dtype, device: scores.device })!);
-    }
-    let attn = scores.softmax(-1);
-    if (p > 0) attn = F.dropout(attn, p, true);
-    return attn.matmul(v);
-  });
+  return F.scaledDotProductAttention(q, k, v, { attnMask: bias, dropoutP: o.dropoutP ?? 0, isCausal: bias === null && (o.causal ?? false), scale: o.scale });
 }
 
 /** [B, Hkv, S, d] → [B, Hkv · rep, S, d], each key/value head repeated for its query heads. */

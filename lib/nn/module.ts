@@ -1,7 +1,6 @@
 // nn.Module: parameters, buffers and submodules under PyTorch / Hugging Face dotted names
 // (`model.layers.0.self_attn.q_proj.weight`), so published checkpoints load by name.
 // Parameters and buffers are kept past every tidy() scope; they live as long as the module.
-import { native } from '../native/binding';
 import type { Device, DType } from '../torch/dtype';
 import { isFloating } from '../torch/dtype';
 import { TorchError } from '../torch/errors';
@@ -113,7 +112,7 @@ export abstract class Module {
         const dtype = spec.dtype !== undefined && isFloating(t.dtype) ? spec.dtype : undefined;
         if ((dtype === undefined || dtype === t.dtype) && (spec.device === undefined || sameDevice(spec.device, t.device))) continue;
         const moved = t.to({ dtype, device: spec.device });
-        native.setData(t._h, moved._h);
+        t.setData(moved);
         moved.dispose();
         const g = t.grad;
         if (g !== null) { t.grad = null; g.dispose(); }

@@ -1,8 +1,6 @@
 // LayerNorm, RMSNorm (Llama's, computed in float32) and GroupNorm, initialised to the identity.
-import { native } from '../native/binding';
 import * as creation from '../torch/creation';
 import * as F from '../torch/functional';
-import { op } from '../torch/op';
 import { tidy } from '../torch/scope';
 import { Tensor } from '../torch/tensor';
 import type { FactoryOpts } from './linear';
@@ -43,7 +41,6 @@ export class RMSNorm extends Module {
   }
 }
 
-const groupNormOp = op('group_norm');
 export class GroupNorm extends Module {
   readonly weight: Tensor | null;
   readonly bias: Tensor | null;
@@ -56,6 +53,6 @@ export class GroupNorm extends Module {
     this.bias = this.registerParameter('bias', affine ? creation.zeros([numChannels], f) : null);
   }
   forward(x: Tensor): Tensor {
-    return new Tensor(native.call(groupNormOp.id, x._h, this.numGroups, this.weight?._h ?? null, this.bias?._h ?? null, this.opts.eps ?? 1e-5, true));
+    return F.groupNorm(x, this.numGroups, this.weight, this.bias, this.opts.eps ?? 1e-5);
   }
 }

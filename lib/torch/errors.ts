@@ -1,10 +1,2 @@
-/** Every libtorch failure reaches JavaScript as a TorchError; none aborts the process. */
-export class TorchError extends Error {
-  /** The operator (or API entry) that failed, e.g. `aten::add.Tensor`. */
-  readonly op: string;
-  constructor(message: string, op = '') {
-    super(op ? `${message} (op: ${op})` : message);
-    this.name = 'TorchError';
-    this.op = op;
-  }
-}
+// TorchError is defined beside the addon that throws it (lib/native/errors.ts).
+export { TorchError } from '../native/errors';

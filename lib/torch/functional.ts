@@ -10,7 +10,7 @@ const call = native.call;
 const O = {
   cat: op('cat'), stack: op('stack'), whereT: op('where', 'self'), whereST: op('where', 'ScalarSelf'),
   whereTS: op('where', 'ScalarOther'), whereSS: op('where', 'Scalar'),
-  layerNorm: op('layer_norm'), dropout: op('dropout'), embedding: op('embedding'),
+  layerNorm: op('layer_norm'), groupNorm: op('group_norm'), dropout: op('dropout'), embedding: op('embedding'),
   // aten::linear's contract; float32 CPU GEMMs through oneDNN where the process has it (native/kernels/linear.cc).
   linear: op('unimrg::linear'),
   conv2d: op('conv2d'), constantPad: op('constant_pad_nd'), reflectionPad2d: op('reflection_pad2d'),
@@ -41,6 +41,12 @@ export const maximum = (a: Tensor, b: Tensor) => new Tensor(call(O.maximum.id, H
 export const minimum = (a: Tensor, b: Tensor) => new Tensor(call(O.minimum.id, H(a, 'minimum', 'a'), H(b, 'minimum', 'b')));
 export const softmax = (x: Tensor, dim: number, opts: { dtype?: DType } = {}) => x.softmax(dim, opts);
 export const logSoftmax = (x: Tensor, dim: number, opts: { dtype?: DType } = {}) => x.logSoftmax(dim, opts);
+
+/** Normalises x [N, C, ...] over each of numGroups channel groups, then weight · x + bias per channel. */
+export function groupNorm(x: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  return new Tensor(call(O.groupNorm.id, H(x, 'groupNorm', 'x'), numGroups, Opt(weight, 'groupNorm', 'weight'),
+    Opt(bias, 'groupNorm', 'bias'), eps, true));
+}
 
 export function layerNorm(x: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   return new Tensor(call(O.layerNorm.id, H(x, 'layerNorm', 'x'), normalizedShape, Opt(weight, 'layerNorm', 'weight'),
@@ -129,7 +135,9 @@ function attentionMath(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Te
   const S = k.shape[k.shape.length - 2];
   const scale = o.scale ?? 1 / Math.sqrt(shape[shape.length - 1]);
   const kt = k.transpose(-2, -1);
-  let scores = q.matmul(kt).mul(scale);
+  const qs = q.mul(scale);
+  let scores = qs.matmul(kt);
+  qs.dispose();
   kt.dispose();
   const apply = (mask: Tensor) => {
     let next: Tensor;

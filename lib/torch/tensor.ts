@@ -30,6 +30,7 @@ const O = {
   reciprocal: op('reciprocal'), floor: op('floor'), round: op('round'), erf: op('erf'),
   clamp: op('clamp'), clampT: op('clamp', 'Tensor'), clamp_: op('clamp_'),
   maskedFillS: op('masked_fill', 'Scalar'), maskedFillT: op('masked_fill', 'Tensor'),
+  maskedScatter: op('masked_scatter'), maskedSelect: op('masked_select'),
   eqT: op('eq', 'Tensor'), eqS: op('eq', 'Scalar'), neT: op('ne', 'Tensor'), neS: op('ne', 'Scalar'),
   ltT: op('lt', 'Tensor'), ltS: op('lt', 'Scalar'), leT: op('le', 'Tensor'), leS: op('le', 'Scalar'),
   gtT: op('gt', 'Tensor'), gtS: op('gt', 'Scalar'), geT: op('ge', 'Tensor'), geS: op('ge', 'Scalar'),
@@ -96,6 +97,8 @@ export class Tensor {
   set grad(g: Tensor | null) { native.setGrad(this._h, g === null ? null : H(g, 'grad', 'value')); }
   get isLeaf(): boolean { return native.isLeaf(this._h); }
   get gradFn(): string | null { return native.gradFn(this._h); }
+  /** PyTorch's `t.data = value`: this tensor takes value's data (device, dtype) and keeps its identity. */
+  setData(value: Tensor): void { native.setData(this._h, H(value, 'setData', 'value')); }
   retainGrad(): this { native.retainGrad(this._h); return this; }
   backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
     native.backward([this._h], gradient ? [H(gradient, 'backward', 'gradient')] : null, opts.retainGraph, opts.createGraph ?? false);
@@ -173,6 +176,14 @@ export class Tensor {
     return new Tensor(call(O.clamp.id, this._h, min ?? null, max ?? null));
   }
   clamp_(min?: number | null, max?: number | null): this { call(O.clamp_.id, this._h, min ?? null, max ?? null); return this; }
+  /** A copy with the positions where mask holds filled, in order, from source's elements (differentiable in both). */
+  maskedScatter(mask: Tensor, source: Tensor): Tensor {
+    return new Tensor(call(O.maskedScatter.id, this._h, H(mask, 'maskedScatter', 'mask'), H(source, 'maskedScatter', 'source')));
+  }
+  /** The elements where mask holds, in order, as a 1-D tensor (differentiable). */
+  maskedSelect(mask: Tensor): Tensor {
+    return new Tensor(call(O.maskedSelect.id, this._h, H(mask, 'maskedSelect', 'mask')));
+  }
   maskedFill(mask: Tensor, value: TensorOrScalar): Tensor {
     return new Tensor(typeof value === 'object' ? call(O.maskedFillT.id, this._h, H(mask, 'maskedFill', 'mask'), S(value, 'maskedFill', 'value')) : call(O.maskedFillS.id, this._h, H(mask, 'maskedFill', 'mask'), value));
   }

@@ -1,12 +1,7 @@
 // Image positions in a token sequence: visual features go in at placeholder positions, hidden
 // states come out of them. Both keep autograd (masked_scatter / masked_select are differentiable).
-import { native } from '../../native/binding';
-import { op } from '../../torch/op';
 import { tidy } from '../../torch/scope';
 import { Tensor } from '../../torch/tensor';
-
-const maskedScatter = op('masked_scatter');
-const maskedSelect = op('masked_select');
 
 /**
  * embeds [B, L, D] with rows of `values` ([M, D] or [.., D], M = mask.sum()) written in order at
@@ -18,7 +13,7 @@ export function placeAt(embeds: Tensor, mask: Tensor, values: Tensor): Tensor {
     const flat = values.reshape([-1, D]);
     const m = mask.unsqueeze(-1).expandAs(embeds);
     const v = flat.dtype === embeds.dtype ? flat : flat.to(embeds.dtype);
-    return new Tensor(native.call(maskedScatter.id, embeds._h, m._h, v._h));
+    return embeds.maskedScatter(m, v);
   });
 }
 
@@ -27,7 +22,7 @@ export function takeAt(hidden: Tensor, mask: Tensor): Tensor {
   return tidy(() => {
     const D = hidden.shape[2];
     const m = mask.unsqueeze(-1).expandAs(hidden);
-    return new Tensor(native.call(maskedSelect.id, hidden._h, m._h)).reshape([-1, D]);
+    return hidden.maskedSelect(m).reshape([-1, D]);
   });
 }
 

@@ -12,7 +12,6 @@ import { Module } from '../../nn/module';
 import { LayerNorm } from '../../nn/normalization';
 import { cosineAlphaBars } from '../../losses/noise';
 import * as creation from '../../torch/creation';
-import * as F from '../../torch/functional';
 import { tidy } from '../../torch/scope';
 import type { Tensor } from '../../torch/tensor';
 import { xavierLinear } from './block';

@@ -15,7 +15,6 @@ import { LayerNorm, RMSNorm } from '../../nn/normalization';
 import { noGrad } from '../../torch/autograd';
 import * as creation from '../../torch/creation';
 import type { Device, DType } from '../../torch/dtype';
-import * as F from '../../torch/functional';
 import { tidy } from '../../torch/scope';
 import type { Tensor } from '../../torch/tensor';
 import type { DiTConfig } from './config';
