@@ -5,14 +5,16 @@ import { TASKS } from '../data/tasks/kinds';
 import { multitaskCrossEntropy, multitaskLinearCrossEntropy } from '../losses/cross-entropy';
 import { multitaskDiffusionLoss } from '../losses/diffusion';
 import * as creation from '../torch/creation';
-import { tidy } from '../torch/scope';
+import { dispose, tidy } from '../torch/scope';
+import { ddpDenominators } from '../distributed/denominators';
+import type { ProcessGroup } from '../distributed/group';
 import { Tensor } from '../torch/tensor';
 import type { Module } from '../nn/module';
 import type { ForwardOutput, LossTerm } from './types';
 
 export interface AdapterLossOptions {
-  /** One weight per task in TASKS order (default 1 each). */
-  weights?: readonly number[];
+  /** One weight per task in TASKS order (default 1 each): numbers, or a float tensor [T] made once by the caller. */
+  weights?: readonly number[] | Tensor;
   /**
    * Per-term denominators [T] (by term name) instead of the term's own counts: e.g. the counts
    * summed over micro-batches or data-parallel ranks (see termCounts).
@@ -33,8 +35,12 @@ export interface AdapterLoss {
 
 const T = TASKS.length;
 
-function checkWeights(w: readonly number[] | undefined): number[] {
+function checkWeights(w: readonly number[] | Tensor | undefined): number[] | Tensor {
   if (w === undefined) return TASKS.map(() => 1);
+  if (w instanceof Tensor) {
+    if (w.ndim !== 1 || w.numel !== T) throw new RangeError(`task weights must be a 1-D tensor of ${T} (${TASKS.join(', ')}), got shape [${w.shape}]`);
+    return w;
+  }
   if (w.length !== T || w.some((x) => !Number.isFinite(x) || x < 0)) {
     throw new RangeError(`task weights must be ${T} finite numbers >= 0 (${TASKS.join(', ')}), got [${w.join(', ')}]`);
   }
@@ -66,6 +72,23 @@ export function disposeForwardOutput(out: ForwardOutput, model: Module): void {
     for (const v of Object.values(term)) {
       if (v instanceof Tensor && !own.has(v._h) && !v.isDisposed) v.dispose();
     }
+  }
+}
+
+/**
+ * A micro-batch's loss as training needs it, normalisation included: the terms weighted per task,
+ * each task divided by its token count — summed over every data-parallel rank when a group is
+ * given, so that the gradient DDP averages equals one process's over the whole batch (see
+ * distributed/denominators). The caller disposes the result's tensors.
+ */
+export async function trainingLoss(out: ForwardOutput, o: { weights: Tensor; group?: ProcessGroup | null }): Promise<AdapterLoss> {
+  if (!o.group) return adapterLoss(out, { weights: o.weights });
+  const denominators: Record<string, Tensor> = {};
+  try {
+    for (const term of out.terms) denominators[term.name] = await ddpDenominators(tidy(() => termCounts(term)), o.group);
+    return adapterLoss(out, { weights: o.weights, denominators });
+  } finally {
+    dispose(Object.values(denominators));
   }
 }
 

@@ -4,12 +4,13 @@
 // (the CLI runs it in a worker, see run.ts).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { adapterLoss, disposeForwardOutput, termCounts } from '../adapters/loss';
+import { type AdapterLoss, disposeForwardOutput, trainingLoss } from '../adapters/loss';
 import type { Adapter } from '../adapters/types';
 import { type DataLoader, createLoader, type TokenizerSpec } from '../data/loader';
 import { llavaSource } from '../data/loader/spec';
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
 import { microBatchesPerCycle } from '../data/tasks/schedule';
+import type { TaskBatch } from '../data/tasks/tensors';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint';
 import { ADAPTER_FILE, CHECKPOINT_DIR, CONFIG_FILE, checkRunDir, EVAL_FILE, METRICS_FILE, metricsUpTo, prepareRunDir, runCheckpoint, type RunDirOptions } from './run-dir';
 import { AdamW, type AdamWOptions } from '../optim/adamw';
@@ -17,7 +18,6 @@ import type { ParamGroup } from '../optim/optimizer';
 import { clipGradNorm } from '../optim/clip';
 import { WarmupCosine } from '../optim/schedules';
 import { torch, Tensor } from '../torch';
-import { ddpDenominators } from '../distributed/denominators';
 import { DistributedDataParallel } from '../distributed/ddp';
 import { ZeroRedundancyOptimizer } from '../distributed/zero';
 import { initProcessGroup, type ProcessGroup } from '../distributed/group';
@@ -57,6 +57,12 @@ export interface TrainOptions extends RunDirOptions {
   /** Periodic evaluation (evalEvery); its result goes to the events and eval.jsonl. */
   evaluate?: (adapter: Adapter, step: number) => Promise<unknown> | unknown;
 }
+
+/** The process group and the DDP wrapper of a data-parallel run. */
+interface DataParallel { group: ProcessGroup; ddp: DistributedDataParallel<Adapter['model']> }
+
+/** What a micro-batch reports: its loss, and per task the loss and the tokens it held. */
+interface MicroResult { loss: number; taskLoss: number[]; taskTokens: number[] }
 
 /** Each data-parallel rank draws its own record order: seed + rank · stride. */
 const RANK_SEED_STRIDE = 7919;
@@ -161,7 +167,32 @@ export class Trainer {
    * Data parallel when started by `unimrg launch` / `unimrg train --nproc` (WORLD_SIZE > 1): a
    * c10d group (Gloo on CPU, NCCL on CUDA) and DDP over the adapter's model.
    */
-  private async distributed(): Promise<{ group: ProcessGroup; ddp: DistributedDataParallel<Adapter['model']> } | null> {
+  /**
+   * One micro-batch: forward (under bf16 autocast when on), the normalised loss, backward of
+   * loss / accumulate. Under DDP every micro-batch but the step's last keeps its gradients local.
+   */
+  private async microStep(batch: TaskBatch, s: { weights: Tensor; dist: DataParallel | null; bf16: boolean; last: boolean }): Promise<MicroResult> {
+    const c = this.config;
+    const run = async (): Promise<MicroResult> => {
+      const forward = () => this.adapter.forward(batch);
+      const out = torch.tidy(() => (s.bf16 ? torch.autocast(c.device.startsWith('cuda') ? 'cuda' : 'cpu', forward) : forward()));
+      let l: AdapterLoss | null = null;
+      try {
+        l = await trainingLoss(out, { weights: s.weights, group: s.dist?.group });
+        const { loss, taskLoss, taskTokens } = l;
+        return torch.tidy(() => {
+          loss.div(c.batch.accumulate).backward();
+          return { loss: Number(loss.item()), taskLoss: Array.from(taskLoss.toArray() as Float32Array), taskTokens: Array.from(taskTokens.toArray() as Float32Array) };
+        });
+      } finally {
+        disposeForwardOutput(out, this.adapter.model);
+        if (l !== null) torch.dispose([l.loss, l.taskLoss, l.taskTokens]);
+      }
+    };
+    return s.dist !== null && !s.last ? s.dist.ddp.noSync(run) : run();
+  }
+
+  private async distributed(): Promise<DataParallel | null> {
     if (Number(process.env.WORLD_SIZE ?? '1') <= 1) return null;
     const group = await initProcessGroup({ backend: this.config.device.startsWith('cuda') ? 'nccl' : 'gloo' });
     this.group = group;
@@ -246,7 +277,6 @@ export class Trainer {
         if (fs.existsSync(metricsFile)) fs.writeFileSync(metricsFile, kept.map((l) => `${l}\n`).join(''));
       }
     }
-    const weights = taskVector(c.tasks.weights);
     const model = this.adapter.model;
     emit({ type: 'start', step: this.step, steps: c.steps, parameters: model.numParameters(), trainable: model.numParameters({ trainableOnly: true }), runDir: this.runDir });
     const dist = await this.distributed();
@@ -257,6 +287,8 @@ export class Trainer {
     const bf16 = c.bf16 === 'auto' ? c.device.startsWith('cuda') : c.bf16;
     let stopped = false;
     this.adapter.train();
+    // The task weights as a tensor once for the run (not one per loss term per micro-batch).
+    const weights = torch.tensor(Float32Array.from(taskVector(c.tasks.weights)), { device: c.device });
     try {
       while (this.step < c.steps) {
         if (o.shouldStop?.()) { stopped = true; break; }
@@ -269,25 +301,8 @@ export class Trainer {
         for (let m = 0; m < microBatches; m++) {
           const batch = await loader.next();
           if (batch === null) throw new Error('the data loader ended early');
-          const last = m === microBatches - 1;
-          const micro = async () => {
-            const out = torch.tidy(() => (bf16 ? torch.autocast(c.device.startsWith('cuda') ? 'cuda' : 'cpu', () => this.adapter.forward(batch)) : this.adapter.forward(batch)));
-            const denominators: Record<string, Tensor> = {};
-            try {
-              // Data parallel: every task is normalised by its token count over all ranks.
-              if (dist !== null) for (const term of out.terms) denominators[term.name] = await ddpDenominators(torch.tidy(() => termCounts(term)), dist.group);
-              return torch.tidy(() => {
-                const l = adapterLoss(out, { weights, denominators: dist === null ? undefined : denominators });
-                l.loss.div(c.batch.accumulate).backward();
-                return { loss: Number(l.loss.item()), taskLoss: Array.from(l.taskLoss.toArray() as Float32Array), taskTokens: Array.from(l.taskTokens.toArray() as Float32Array) };
-              });
-            } finally {
-              disposeForwardOutput(out, this.adapter.model);
-              torch.dispose(Object.values(denominators));
-            }
-          };
           try {
-            const r = dist !== null && !last ? await dist.ddp.noSync(micro) : await micro();
+            const r = await this.microStep(batch, { weights, dist, bf16, last: m === microBatches - 1 });
             loss += r.loss / c.batch.accumulate;
             r.taskLoss.forEach((v, t) => { if (r.taskTokens[t] > 0) perTask[t].push(v); });
             samples += batch.ids.length;
@@ -320,6 +335,7 @@ export class Trainer {
         }
       }
     } finally {
+      weights.dispose();
       await loader.close();
     }
     const checkpoint = await this.checkpoint();

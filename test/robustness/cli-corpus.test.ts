@@ -57,7 +57,7 @@ const rows: Row[] = [
   ['--nproc 10000', train('--nproc', '10000'), 2, /--nproc must be an integer >= 1 and <= 64/],
   ['--count 0', train('--count', '0'), 2, /--count must be an integer >= 1/],
   // train: names
-  ['--preset huge', train('--preset', 'huge'), 2, /unknown autoregressive-vq preset 'huge' \(expected tiny, small/],
+  ['--preset huge', train('--preset', 'huge'), 2, /unknown autoregressive-vq preset 'huge' \(expected tiny, mini, small/],
   ['--family gpt', train('--family', 'gpt'), 2, /family: Invalid enum value/],
   ['--mode sideways', train('--mode', 'sideways'), 2, /batch\.mode/],
   ['--device tpu', train('--device', 'tpu'), 2, /device must be cpu, cuda or cuda:N/],

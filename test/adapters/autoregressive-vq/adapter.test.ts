@@ -14,7 +14,7 @@ const mixedSource = oneQuestionSource(8);
 
 describe('config', () => {
   test('presets resolve; the published-size preset is described without allocating', () => {
-    expect(Object.keys(PRESETS)).toEqual(['tiny', 'small', 'janus-pro-1b']);
+    expect(Object.keys(PRESETS)).toEqual(['tiny', 'mini', 'small', 'janus-pro-1b']);
     for (const p of Object.keys(PRESETS)) expect(resolveConfig(p)).toEqual(PRESETS[p]);
     const janus = resolveConfig('janus-pro-1b');
     const d = describeConfig(janus);
@@ -39,7 +39,7 @@ describe('config', () => {
   });
 
   test('bad configurations give RangeErrors naming every bad field', () => {
-    expect(() => resolveConfig('huge')).toThrow(/unknown autoregressive-vq preset 'huge'.*tiny, small, janus-pro-1b/);
+    expect(() => resolveConfig('huge')).toThrow(/unknown autoregressive-vq preset 'huge'.*tiny, mini, small, janus-pro-1b/);
     expect(() => resolveConfig('tiny', { dim: 63 })).toThrow(/dim 63 must be divisible by numHeads 4/);
     expect(() => resolveConfig('tiny', { dim: 0, codebookSize: 2.5 })).toThrow(/dim must be a positive integer, got 0.*codebookSize must be a positive integer, got 2.5/);
     expect(() => resolveConfig('tiny', { codecPatchSize: 7 })).toThrow(/codecPatchSize 7 must divide imageSize 64/);
@@ -67,7 +67,7 @@ describe('config', () => {
     try {
       expect(a.family).toBe('autoregressive-vq');
       expect(a.codec.codebookSize).toBe(64);
-      expect(registry.presets('autoregressive-vq')).toEqual(['tiny', 'small', 'janus-pro-1b']);
+      expect(registry.presets('autoregressive-vq')).toEqual(['tiny', 'mini', 'small', 'janus-pro-1b']);
       expect(definition.family).toBe('autoregressive-vq');
     } finally { a.dispose(); }
   });

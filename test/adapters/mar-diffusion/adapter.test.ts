@@ -12,9 +12,9 @@ import { fitCodec, singleThread, taskBatch } from './helpers';
 singleThread();
 
 describe('config', () => {
-  test('presets: tiny, small, harmon-1.5b; the registry finds the family', () => {
-    expect(Object.keys(definition.presets)).toEqual(['tiny', 'small', 'harmon-1.5b']);
-    expect(adapters.presets('mar-diffusion')).toEqual(['tiny', 'small', 'harmon-1.5b']);
+  test('presets: tiny, mini, small, harmon-1.5b; the registry finds the family', () => {
+    expect(Object.keys(definition.presets)).toEqual(['tiny', 'mini', 'small', 'harmon-1.5b']);
+    expect(adapters.presets('mar-diffusion')).toEqual(['tiny', 'mini', 'small', 'harmon-1.5b']);
     expect(adapters.family('mar-diffusion')).toBe(definition);
     const h = definition.presets['harmon-1.5b'];
     // Harmon-1.5B: Qwen2.5-1.5B, MAR-H (1280 wide, 20 + 20 blocks, 16 heads), buffer 64, head 1536 × 12, KL-16 latents 16 × 16 × 16 at 256 px.
@@ -24,7 +24,7 @@ describe('config', () => {
   });
 
   test('bad configurations give RangeErrors naming every bad field', () => {
-    expect(() => resolveConfig('huge')).toThrow(/unknown mar-diffusion preset 'huge'.*tiny, small, harmon-1.5b/);
+    expect(() => resolveConfig('huge')).toThrow(/unknown mar-diffusion preset 'huge'.*tiny, mini, small, harmon-1.5b/);
     expect(() => resolveConfig('tiny', { patchSize: 7 })).toThrow(/patchSize 7 must divide imageSize 64/);
     expect(() => resolveConfig('tiny', { encoderNumHeads: 3 })).toThrow(/encoderNumHeads 3 must divide encoderEmbedDim 64/);
     expect(() => resolveConfig('tiny', { numKvHeads: 3 })).toThrow(/numKvHeads 3 must divide numHeads 4/);

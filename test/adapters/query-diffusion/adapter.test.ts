@@ -25,7 +25,7 @@ const floats = (t: Tensor) => Array.from(t.toArray() as Float32Array);
 
 describe('configuration', () => {
   test('presets resolve; openuni-b-512 has the published shape and is only described, not built', () => {
-    expect(Object.keys(definition.presets)).toEqual(expect.arrayContaining(['tiny', 'small', 'openuni-b-512']));
+    expect(Object.keys(definition.presets)).toEqual(expect.arrayContaining(['tiny', 'mini', 'small', 'openuni-b-512']));
     for (const p of Object.keys(definition.presets)) expect(() => definition.resolveConfig(p)).not.toThrow();
     const c = definition.resolveConfig('openuni-b-512');
     const d = describeModel(c);
