@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
 import { QA_CATEGORIES } from '../data/scenes/qa';
 import { barChart, linePlot, type LineSeries } from './eval/plot';
+import { formatDifference, pairedDifference } from './eval/paired';
 import { writePng } from './eval/png';
 import type { EvalResult } from './evaluate';
 import type { ArmResult, ExperimentResult } from './experiment';
@@ -63,10 +64,37 @@ export function resultTables(r: ExperimentResult): string {
   ]));
   return [
     '### Understanding accuracy (exact match)', '', und, '',
+    ...pairedSection(r),
     '### Accuracy by question category (test split)', '', cats, '',
     '### Hallucination: existence questions, POPE-style (test split)', '', pope, '',
     '### Generation quality (val scenes)', '', gen, '',
   ].join('\n');
+}
+
+/** The baseline every other arm is compared with, seed by seed. */
+export const BASELINE_ARM = 'understanding only';
+
+/**
+ * Each arm minus understanding-only on the test split, paired by seed (same base, same
+ * understanding rows): mean and 95% t-interval over seeds, overall, per category and POPE F1.
+ * Empty with fewer than two seeds or no baseline arm.
+ */
+function pairedSection(r: ExperimentResult): string[] {
+  const seeds = [...new Set(r.arms.filter((a) => a.arm === BASELINE_ARM).map((a) => a.seed))];
+  if (seeds.length < 2) return [];
+  const bySeed = (arm: string) => seeds.map((s) => r.arms.find((a) => a.arm === arm && a.seed === s)?.eval.understanding.test);
+  const base = bySeed(BASELINE_ARM);
+  const others = [...new Set(r.arms.map((a) => a.arm))].filter((a) => a !== BASELINE_ARM);
+  const rows = others.map((arm) => {
+    const mine = bySeed(arm);
+    const diff = (f: (u: NonNullable<typeof base[number]>) => number | undefined) =>
+      formatDifference(pairedDifference(mine.map((u) => (u === undefined ? NaN : f(u) ?? NaN)), base.map((u) => (u === undefined ? NaN : f(u) ?? NaN))));
+    return [arm, diff((u) => u.overall.accuracy), ...QA_CATEGORIES.map((c) => diff((u) => u.byCategory[c]?.accuracy)), diff((u) => u.hallucination.f1)];
+  });
+  return [
+    `### Paired difference from understanding only (test split; mean over ${seeds.length} seeds [95% t-interval])`, '',
+    table(['arm', 'overall', ...QA_CATEGORIES, 'POPE F1'], rows), '',
+  ];
 }
 
 /** One task's loss over steps, one series per arm that trains it (first seed). */
