@@ -38,6 +38,12 @@ export const TrainConfigSchema = z.object({
     json: z.string().optional(),
     /** Training scenes (source scenes). */
     count: z.number().int().positive().default(4000),
+    /**
+     * Most question–answer turns per understanding sample (a seeded subset, in order); default all.
+     * Evaluation asks one question per image: a model trained only on whole conversations learns
+     * to lean on the earlier turns (docs/results/learning-curve.md), so 1 matches what it is asked.
+     */
+    maxTurns: z.number().int().positive().optional(),
     /** Loader worker threads (0: build batches on the training thread); each holds a V8 heap, hence the bound. */
     workers: z.number().int().min(0).max(MAX_WORKERS).default(1),
     /**

@@ -23,24 +23,31 @@ export interface BaseRecipe {
   lr: number;
   /** Training scenes (a fresh scene per sample for most of the run: the tiny preset overfitted 4000). */
   count: number;
+  /** Question–answer turns per understanding sample (1: one question per image, as evaluation asks). */
+  maxTurns?: number;
   batchSize: number;
   codecScenes: number;
   seed: number;
 }
 
 export const BASE_RECIPES: Readonly<Record<Family, BaseRecipe>> = {
-  'autoregressive-vq': { preset: 'mini', steps: 3000, lr: 6e-4, count: 30000, batchSize: 8, codecScenes: 150, seed: 0 },
-  'mar-diffusion': { preset: 'mini', steps: 3000, lr: 6e-4, count: 30000, batchSize: 8, codecScenes: 150, seed: 0 },
-  'query-diffusion': { preset: 'mini', steps: 3000, lr: 6e-4, count: 30000, batchSize: 8, codecScenes: 150, seed: 0 },
+  'autoregressive-vq': { preset: 'mini', steps: 3000, lr: 6e-4, count: 30000, maxTurns: 1, batchSize: 8, codecScenes: 150, seed: 0 },
+  'mar-diffusion': { preset: 'mini', steps: 3000, lr: 6e-4, count: 30000, maxTurns: 1, batchSize: 8, codecScenes: 150, seed: 0 },
+  'query-diffusion': { preset: 'mini', steps: 3000, lr: 6e-4, count: 30000, maxTurns: 1, batchSize: 8, codecScenes: 150, seed: 0 },
 };
 
 /** Scenes per split for the recorded accuracy (about 2000 questions). */
 export const BASE_EVAL_SCENES = 200;
 
+/** make-bases was stopped before a base finished its steps (resumable). */
+export class BaseInterrupted extends Error {
+  override name = 'BaseInterrupted';
+}
+
 export function baseTrainConfig(family: Family, r: BaseRecipe, codec: string, out: string): TrainConfigInput {
   return {
     family, preset: r.preset, codec, out, seed: r.seed, steps: r.steps,
-    data: { count: r.count },
+    data: { count: r.count, ...(r.maxTurns === undefined ? {} : { maxTurns: r.maxTurns }) },
     batch: { size: r.batchSize, mode: 'per-task' },
     optim: { lr: r.lr },
     tasks: { ratios: { understanding: 1, reconstruction: 1, depth: 0, segmentation: 0 } },
@@ -84,7 +91,12 @@ export async function makeBase(o: MakeBaseOptions): Promise<BaseRecord> {
   const config = baseTrainConfig(o.family, r, codec, run);
   const resume = runCheckpoint(run) !== undefined;
   log(`${resume ? 'resuming' : 'pre-training'} the ${o.family} base (${r.preset}, understanding + reconstruction, ${r.steps} steps) → ${run}`);
-  await trainInWorker(config, { progress: o.progress, resume });
+  const trained = await trainInWorker(config, { progress: o.progress, resume });
+  // Stopped early (Ctrl-C, SIGTERM): the checkpoint stands for a resume, but a half-trained model
+  // is never written to bases/ as if it were the recipe's.
+  if (trained.stopped || trained.step < r.steps) {
+    throw new BaseInterrupted(`the ${o.family} base stopped at step ${trained.step} of ${r.steps}; nothing was written to ${dest}. Run the same command again to resume from ${run}`);
+  }
   // Summed from the run's own step times, so that a resumed run counts every step once.
   const trainingSeconds = readMetrics(run).reduce((s, m) => s + m.seconds, 0);
 

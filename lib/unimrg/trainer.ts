@@ -216,7 +216,7 @@ export class Trainer {
         batchSize: c.batch.size, mode: c.batch.mode, ratios: c.tasks.ratios, seed: c.seed + RANK_SEED_STRIDE * rank,
         conditionSize: f.conditionSize, generationSize: f.generationSize,
         conditionTokens: f.conditionTokens, generationTokens: f.generationTokens,
-        normalization: f.normalization, template: f.template,
+        normalization: f.normalization, template: f.template, maxTurns: c.data.maxTurns,
       },
     }, { workers: c.data.workers, start, device: c.device });
   }

@@ -1,6 +1,7 @@
 // The base models in bases/: their files match SHA256SUMS, fit the package budget, load strictly
 // into the adapter their adapter.json names, and carry the record of how they were made. And
 // `make-bases` itself, end to end at toy scale.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -113,5 +114,26 @@ describe('makeBase at toy scale', () => {
     await expect(makeBase({ family: 'autoregressive-vq', work, root, recipe, evalScenes: 2, progress: 'none', log: () => {} }))
       .rejects.toThrow(`${dir} already holds a base; pass --overwrite`);
     expect(fs.readFileSync(path.join(dir, 'model.safetensors')).equals(before)).toBe(true);
+  });
+});
+
+describe('make-bases stopped early', () => {
+  it('writes no base from a half-trained run, exits 130 and says how to resume', async () => {
+    const root = path.join(__dirname, '..', '..');
+    const bases = path.join(tmp, 'stopped-bases');
+    const work = path.join(tmp, 'stopped-work');
+    const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'test/scripts/cli.ts', 'make-bases', '--family', 'autoregressive-vq',
+      '--work', work, '--bases', bases, '--progress', 'lines'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stdout.on('data', () => {});
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (/step 1\//.test(stderr) && !child.killed) child.kill('SIGTERM'); // as a scheduler or a closed terminal would
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/the autoregressive-vq base stopped at step \d+ of \d+; nothing was written to .*stopped-bases\/autoregressive-vq\. Run the same command again to resume/);
+    expect(fs.existsSync(path.join(bases, 'autoregressive-vq'))).toBe(false);
+    expect(fs.existsSync(path.join(work, 'autoregressive-vq', 'run', 'checkpoint', 'model.safetensors'))).toBe(true);
   });
 });
