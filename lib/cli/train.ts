@@ -15,7 +15,7 @@ import { launch, MAX_NPROC } from './launch';
 export interface TrainFlags {
   config?: string; family?: string; preset?: string; steps?: string; batchSize?: string; mode?: string; accumulate?: string;
   lr?: string; weights?: string; tasks?: string; base?: string; codec?: string; out?: string; resume?: boolean; seed?: string;
-  device?: string; evalEvery?: string; checkpointEvery?: string; workers?: string; count?: string; progress?: string; nproc?: string;
+  device?: string; evalEvery?: string; checkpointEvery?: string; workers?: string; count?: string; maxTurns?: string; progress?: string; nproc?: string;
   zero?: boolean; tokenizer?: string; overwrite?: boolean;
 }
 
@@ -85,6 +85,7 @@ export function configFromFlags(f: TrainFlags): TrainConfigInput {
   if (f.zero) set('optim', 'zero', true);
   set('data', 'workers', numberFlag('workers', f.workers, { integer: true, min: 0, max: MAX_WORKERS }));
   set('data', 'count', numberFlag('count', f.count, { integer: true, min: 1 }));
+  set('data', 'maxTurns', numberFlag('max-turns', f.maxTurns, { integer: true, min: 1 }));
   if (f.weights !== undefined) set('tasks', 'weights', perTaskFlag('weights', f.weights));
   if (f.tasks !== undefined) set('tasks', 'ratios', tasksFlag(f.tasks));
   return c as TrainConfigInput;
@@ -107,6 +108,7 @@ export function addTrainCommand(cli: Command): void {
     .option('--weights <u,r,d,s>', 'loss weight per task (understanding, reconstruction, depth, segmentation)')
     .option('--tasks <list>', 'tasks to train, e.g. understanding,depth (the others get ratio 0)')
     .option('--count <n>', 'training scenes')
+    .option('--max-turns <n>', 'question-answer turns per understanding sample (default: the whole conversation)')
     .option('--workers <n>', 'data loader threads')
     .option('--eval-every <n>', 'evaluate every n steps')
     .option('--checkpoint-every <n>', 'checkpoint every n steps')

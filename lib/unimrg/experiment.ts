@@ -52,6 +52,8 @@ export interface ExperimentOptions {
   batchSize?: number;
   /** Training scenes. */
   count?: number;
+  /** Question–answer turns per understanding sample (default 1: evaluation asks one question per image). */
+  maxTurns?: number;
   /** Evaluation sizes. */
   evalCount?: number;
   generationCount?: number;
@@ -144,7 +146,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     family: o.family, preset, seed,
     batch: { size: o.batchSize ?? 8, mode: batchMode },
     // (after the spread: its data fields join the scene count instead of replacing it)
-    data: { count: o.count ?? 4000, ...(o.train?.data ?? {}) },
+    data: { count: o.count ?? 4000, maxTurns: o.maxTurns ?? 1, ...(o.train?.data ?? {}) },
   } as TrainConfigInput);
   const evalOpts = { count: o.evalCount ?? 50, generationCount: o.generationCount ?? 8 };
 

@@ -64,6 +64,7 @@ const rows: Row[] = [
   ['--progress loud', train('--progress', 'loud'), 2, /--progress must be bar, lines or none, got 'loud'/],
   ["--tasks ''", train('--tasks', ''), 2, /--tasks names no task/],
   ['--tasks ,,', train('--tasks', ',,'), 2, /--tasks names no task/],
+  ['--max-turns 0', train('--max-turns', '0'), 2, /--max-turns must be an integer >= 1/],
   ['--tasks colour', train('--tasks', 'colour'), 2, /--tasks: unknown task 'colour'/],
   ['--weights 0,0,0,0', train('--weights', '0,0,0,0'), 2, /tasks\.weights: every trained task .* has weight 0/],
   ['--weights 1,0,0,0 --tasks depth', train('--weights', '1,0,0,0', '--tasks', 'depth'), 2, /every trained task \(depth\) has weight 0/],

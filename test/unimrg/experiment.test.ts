@@ -35,6 +35,8 @@ describe('experiment and report', () => {
     for (const a of r.arms) {
       expect(a.metrics.map((m) => m.step)).toEqual([1, 2, 3, 4]);
       expect(JSON.parse(fs.readFileSync(path.join(a.runDir, 'config.json'), 'utf8')).base).toBe(r.base);
+      // one question per understanding sample, as evaluation asks (ExperimentOptions.maxTurns)
+      expect(JSON.parse(fs.readFileSync(path.join(a.runDir, 'config.json'), 'utf8')).data.maxTurns).toBe(1);
     }
     // understanding only never samples a generation task; UniMRG does
     expect(r.arms[0].metrics.every((m) => m.tasks.depth === null && m.tasks.segmentation === null && m.tasks.reconstruction === null)).toBe(true);
