@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { checkFamily, codecConfig } from '../adapters/registry';
 import { FAMILIES, type Family } from '../adapters/types';
 import { type Arm, checkExperimentOut, MAIN_ARMS, PAPER_ARMS, prepareCodec, runExperiment } from '../unimrg/experiment';
+import { publishedContext } from '../unimrg/published-results';
 import { writeReport } from '../unimrg/report';
 import { makeDirs } from '../io/dirs';
 import { asUsage, batchModeFlag, numberFlag, progressFlag, UsageError } from './errors';
@@ -87,7 +88,7 @@ export function addExperimentCommands(cli: Command): void {
       const options = { family, out, arms: MAIN_ARMS, seeds: [0], steps: q.steps, evalCount: q.evalCount, generationCount: q.generationCount, count: q.count, progress, batchMode, overwrite: f.overwrite };
       asUsage(() => { checkExperimentOut(options); makeDirs(out, '--out'); });
       const r = await runExperiment(options);
-      const report = await writeReport(out, r, { title: 'UniMRG quick start: post-training with all four tasks against understanding only', command: `unimrg quickstart --family ${family} --batch-mode ${batchMode}` });
+      const report = await writeReport(out, r, { title: 'UniMRG quick start: post-training with all four tasks against understanding only', command: `unimrg quickstart --family ${family} --batch-mode ${batchMode}`, context: publishedContext() });
       console.log(`report: ${report} (${(r.seconds / 60).toFixed(1)} min)`);
     });
 }

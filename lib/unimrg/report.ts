@@ -134,7 +134,7 @@ function baseDescription(dir: string, base: string): string {
   return `the shipped \`bases/${b.family}\`: preset ${b.preset}, ${b.steps} steps of understanding + reconstruction by \`${b.command}\`, test accuracy ${t.accuracy.toFixed(3)} on ${t.questions} questions`;
 }
 
-export async function writeReport(dir: string, r: ExperimentResult, o: { title?: string; command?: string } = {}): Promise<string> {
+export async function writeReport(dir: string, r: ExperimentResult, o: { title?: string; command?: string; context?: string[] } = {}): Promise<string> {
   makeDirs(dir, 'report');
   const curves: string[] = [];
   for (const task of TASKS) {
@@ -156,6 +156,7 @@ export async function writeReport(dir: string, r: ExperimentResult, o: { title?:
     o.command ? `Produced by \`${o.command}\` in ${(r.seconds / 60).toFixed(1)} min.` : `Took ${(r.seconds / 60).toFixed(1)} min.`, '',
     `Every arm starts from the same base model (${baseDescription(dir, r.base)}) and trains the same number of steps with the same batch size; only the tasks differ. ${protocolSentence(r.batchMode)} Seeds: ${[...new Set(r.arms.map((a) => a.seed))].join(', ')}${r.arms.length > 0 && new Set(r.arms.map((a) => a.seed)).size > 1 ? ' (mean ± sample std)' : ''}.`, '',
     resultTables(r),
+    ...(o.context ?? []),
     '## Plots', '',
     ...curves.map((c) => `${c}\n`),
     '![accuracy by category](accuracy-by-category.png)', '',
