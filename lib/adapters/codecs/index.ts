@@ -12,6 +12,8 @@ export type { PatchAutoencoderConfig, PcaResult } from './patch-autoencoder';
 export { PatchCodec, patchify, unpatchify } from './patches';
 export type { PatchGeometry } from './patches';
 export * from './fit';
+export * from './scene-targets';
+export * from './codec-file';
 
 export interface CodecOptions { dtype?: DType; device?: Device }
 

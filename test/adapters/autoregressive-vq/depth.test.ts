@@ -5,7 +5,7 @@
 // what a position-only predictor (the mean training depth map) scores for comparison.
 import { data, torch } from '../../../lib';
 import { adapterLoss } from '../../../lib/adapters/loss';
-import { fitCodecOnScenes } from '../../../lib/adapters/codecs/fit';
+import { fitCodecOnScenes } from '../../../lib/adapters/codecs/scene-targets';
 import { AdamW } from '../../../lib/optim/adamw';
 import { depthMetrics } from '../../../lib/unimrg/eval/image-metrics';
 import { tinyAdapter } from './helpers';
