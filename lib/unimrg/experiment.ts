@@ -88,13 +88,6 @@ export interface ExperimentResult {
   seconds: number;
 }
 
-/**
- * Post-training peak learning rate by preset, where it differs from the preset's own (its
- * pre-training rate): the shipped mini bases were trained at 6e-4 decayed to 0, and the arms
- * refine them at a sixth of that rather than restart them (chosen a priori, not tuned).
- */
-export const POST_TRAINING_LR: Readonly<Record<string, number>> = { mini: 1e-4 };
-
 const armDir = (out: string, arm: Arm, seed: number) => path.join(out, `${arm.name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase()}-seed${seed}`);
 
 /** Refuses, before any work, an output directory whose runs this experiment would replace. */
@@ -172,16 +165,13 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const baseEval = await evaluate(baseAdapter, { ...evalOpts, gridFile: path.join(out, 'base-samples.png') });
   baseAdapter.dispose();
 
-  // The arms' optimiser: the post-training rate of the preset unless the caller chose one.
-  const postLr = POST_TRAINING_LR[preset];
-  const armOptim = { ...(o.train?.optim ?? {}), ...(postLr !== undefined && o.train?.optim?.lr === undefined ? { lr: postLr } : {}) };
   const arms: ArmResult[] = [];
   for (const seed of seeds) {
     for (const arm of armsToRun) {
       const runDir = armDir(out, arm, seed);
       const a0 = performance.now();
       log(`post-training "${arm.name}" (seed ${seed}, ${o.steps} steps) → ${runDir}`);
-      await trainInWorker({ ...common(seed), optim: armOptim, out: runDir, base, steps: o.steps, tasks: { ratios: ratiosFor(arm.tasks) } }, run);
+      await trainInWorker({ ...common(seed), out: runDir, base, steps: o.steps, tasks: { ratios: ratiosFor(arm.tasks) } }, run);
       const adapter = buildAdapter(readAdapterSpec(runDir)!, { weights: runDir });
       log(`evaluating "${arm.name}" (seed ${seed})`);
       const ev = await evaluate(adapter, { ...evalOpts, gridFile: path.join(runDir, 'samples.png') });
