@@ -11,9 +11,8 @@ import type { TrainConfigInput } from './config';
 import { evaluateUnderstanding } from './evaluate';
 import { prepareCodec, readMetrics } from './experiment';
 import { trainInWorker, type RunOptions } from './run';
-import { runCheckpoint } from './run-dir';
+import { ADAPTER_FILE, CONFIG_FILE, runCheckpoint } from './run-dir';
 import { type BaseRecord, baseDir, BASES_DIR, RECIPE_FILE, writeChecksums } from './shipped-bases';
-import { ADAPTER_FILE } from './run-dir';
 import { buildAdapter, readAdapterSpec } from './run-model';
 
 /** One recipe per family: the size and budget chosen from docs/results/learning-curve.md. */
@@ -90,6 +89,7 @@ export async function makeBase(o: MakeBaseOptions): Promise<BaseRecord> {
   const run = path.join(work, 'run');
   const config = baseTrainConfig(o.family, r, codec, run);
   const resume = runCheckpoint(run) !== undefined;
+  if (resume) checkSameRecipe(run, config);
   log(`${resume ? 'resuming' : 'pre-training'} the ${o.family} base (${r.preset}, understanding + reconstruction, ${r.steps} steps) → ${run}`);
   const trained = await trainInWorker(config, { progress: o.progress, resume });
   // Stopped early (Ctrl-C, SIGTERM): the checkpoint stands for a resume, but a half-trained model
@@ -138,3 +138,18 @@ export async function makeBase(o: MakeBaseOptions): Promise<BaseRecord> {
 }
 
 const round = (s: number) => Math.round(s * 10) / 10;
+
+/** What must match for a run in the work directory to be resumed as this recipe's. */
+const recipeOf = (c: Record<string, any>) => JSON.stringify({ // eslint-disable-line @typescript-eslint/no-explicit-any
+  family: c.family, preset: c.preset, seed: c.seed, steps: c.steps, lr: c.optim?.lr, count: c.data?.count,
+  maxTurns: c.data?.maxTurns ?? null, batch: c.batch?.size, ratios: c.tasks?.ratios,
+});
+
+/** Refuses to resume a run of another recipe (an older make-bases, a hand-made run) as this one. */
+function checkSameRecipe(run: string, config: TrainConfigInput): void {
+  const file = path.join(run, CONFIG_FILE);
+  if (!fs.existsSync(file)) return;
+  const was = recipeOf(JSON.parse(fs.readFileSync(file, 'utf8')));
+  const now = recipeOf(config);
+  if (was !== now) throw new RangeError(`${run} holds a run of another recipe (${was}; this one is ${now}): use another --work, or delete it`);
+}

@@ -115,6 +115,12 @@ describe('makeBase at toy scale', () => {
       .rejects.toThrow(`${dir} already holds a base; pass --overwrite`);
     expect(fs.readFileSync(path.join(dir, 'model.safetensors')).equals(before)).toBe(true);
   });
+
+  it('refuses to resume a work directory holding a run of another recipe', async () => {
+    const work = path.join(tmp, 'work'); // holds the run of the test above (3 steps)
+    await expect(makeBase({ family: 'autoregressive-vq', work, root: path.join(tmp, 'bases-other'), recipe: { ...recipe, steps: 4 }, evalScenes: 2, progress: 'none', log: () => {} }))
+      .rejects.toThrow(/holds a run of another recipe .*"steps":3.*"steps":4.*use another --work/);
+  });
 });
 
 describe('make-bases stopped early', () => {
