@@ -11,7 +11,7 @@ import { makeDirs } from '../io/dirs';
 import { asUsage, batchModeFlag, numberFlag, progressFlag, UsageError } from './errors';
 
 /** The main job's budget on 2 CPU cores (README's Quick start). */
-export const QUICKSTART = { family: 'autoregressive-vq' as Family, steps: 300, evalCount: 60, generationCount: 8, codecScenes: 150, count: 4000 };
+export const QUICKSTART = { family: 'autoregressive-vq' as Family, steps: 300, evalCount: 60, generationCount: 8, count: 4000 };
 
 const ARM_SETS: Record<string, readonly Arm[]> = { paper: PAPER_ARMS, main: MAIN_ARMS };
 
