@@ -104,6 +104,8 @@ const rows: Row[] = [
   ['experiment -o a file', () => ['experiment', '--family', 'autoregressive-vq', '-o', at('file.txt')], 2, /--out: cannot use .*file\.txt\/autoregressive-vq: .*file\.txt exists and is not a directory/],
   ['make-bases --family gpt', () => ['make-bases', '--family', 'gpt'], 2, /unknown adapter family 'gpt'/],
   ['make-bases --progress loud', () => ['make-bases', '--progress', 'loud'], 2, /--progress must be bar, lines or none/],
+  ['experiment --arms all', () => ['experiment', '--arms', 'all'], 2, /--arms must be paper or main, got 'all'/],
+  ['experiment --lr 0', () => ['experiment', '--lr', '0'], 2, /--lr must be > 0/],
   ['experiment --base missing', () => ['experiment', '--base', at('nowhere')], 2, /--base: .*nowhere does not exist/],
   ['experiment --base-steps 0', () => ['experiment', '--base-steps', '0'], 2, /--base-steps must be an integer >= 1/],
   ['quickstart --family gpt', () => ['quickstart', '--family', 'gpt'], 2, /unknown adapter family 'gpt'/],
