@@ -69,6 +69,20 @@ export interface BatchFormat {
   template: 'plain' | 'qwen';
 }
 
+/**
+ * Sizes of a config's model computed from the config alone, so a published-size preset can be
+ * inspected on a laptop. Every family's `describe(config)` returns this, with its own extras.
+ */
+export interface ModelDescription {
+  /** Parameter elements per top-level part, by its name in the state dict (the codec included). */
+  parameters: Record<string, number>;
+  /** All parameter elements: model.numParameters() of the built model. */
+  total: number;
+  /** Elements the 'post-training' policy updates (never the codec). */
+  trainable: number;
+  batchFormat: BatchFormat;
+}
+
 export interface AnswerOptions {
   /** Most new tokens (default 8: scene answers are one or two words). */
   maxNewTokens?: number;

@@ -10,42 +10,59 @@
 // so the hidden state at a position predicts the code of the next image position, and the
 // placeholders hold exactly the N inputs of the N predictions.
 import { IMAGE_TAG, encodeChat } from '../../data/tokenizer/chat';
+import { sceneTokenizer } from '../../data/tokenizer/scene-vocabulary';
 import type { TextTokenizer } from '../../data/tokenizer/types';
 import { Rng } from '../../data/rng';
-import { checkTask, PROMPTS, type TaskKind } from '../../data/tasks/kinds';
+import type { TaskKind } from '../../data/tasks/kinds';
 import type { TaskBatch } from '../../data/tasks/tensors';
 import { KVCache } from '../../nn/kv-cache';
 import { noGrad } from '../../torch/autograd';
 import * as creation from '../../torch/creation';
 import * as F from '../../torch/functional';
 import { keep, tidy } from '../../torch/scope';
-import { Tensor } from '../../torch/tensor';
+import type { Tensor } from '../../torch/tensor';
+import { createCodec } from '../codecs';
 import type { ImageCodec } from '../codecs/types';
+import { checkBatch, checkCodec, checkImages, checkPolicy, checkSeed, checkTokenizer, fail as failIn, generateOptions, promptText } from '../common/checks';
+import { withSeed } from '../common/seed';
 import { greedyAnswers } from '../common/greedy';
 import { generationPrompt } from '../common/prompts';
-import { placeAt, scaleGrad, takeAt } from '../common/sequence';
-import type { Adapter, AnswerOptions, BatchFormat, ForwardOutput, GenerateOptions, LossTerm, TrainablePolicy } from '../types';
-import { batchFormatOf, type AutoregressiveVQConfig } from './config';
-import type { JanusModel } from './model';
+import { answerRows, placeAt, scaleGrad, takeAt } from '../common/sequence';
+import type { Adapter, AnswerOptions, BatchFormat, CreateOptions, ForwardOutput, GenerateOptions, LossTerm, TrainablePolicy } from '../types';
+import { batchFormatOf, codecConfig, type AutoregressiveVQConfig } from './config';
+import { JanusModel } from './model';
 
+const FAMILY = 'autoregressive-vq';
 const CODEC_PREFIX = 'gen_vision_model.';
 const VISION_PREFIX = 'vision_model.';
 
-function fail(message: string): never {
-  throw new RangeError(`autoregressive-vq: ${message}`);
-}
-
-/** Number of true elements of a bool tensor. */
-const count = (mask: Tensor): number => Number(tidy(() => mask.sum().item()));
+const fail = (message: string): never => failIn(FAMILY, message);
 
 export class AutoregressiveVQAdapter implements Adapter {
-  readonly family = 'autoregressive-vq' as const;
-  readonly batchFormat: BatchFormat;
+  readonly family = FAMILY;
+  readonly model: JanusModel;
   readonly codec: ImageCodec;
+  readonly tokenizer: TextTokenizer;
+  readonly batchFormat: BatchFormat;
 
-  constructor(readonly model: JanusModel, readonly tokenizer: TextTokenizer, readonly config: AutoregressiveVQConfig) {
-    this.codec = model.genVisionModel;
-    this.batchFormat = batchFormatOf(config);
+  constructor(readonly config: AutoregressiveVQConfig, opts: CreateOptions = {}) {
+    const c = config;
+    this.tokenizer = opts.tokenizer ?? sceneTokenizer();
+    checkTokenizer(FAMILY, this.tokenizer, c.vocabSize);
+    const seed = checkSeed(FAMILY, opts.seed ?? 0);
+    if (opts.codec !== undefined) checkCodec(FAMILY, opts.codec, codecConfig(c));
+    // Initialisation is seeded without disturbing the caller's random stream.
+    this.model = withSeed(seed, () => {
+      const codec = opts.codec ?? createCodec({ ...codecConfig(c), seed } as { kind: 'vq' } & ReturnType<typeof codecConfig>);
+      codec.freeze();
+      const model = new JanusModel(c, c.vocabSize ?? this.tokenizer.vocabSize, codec);
+      if (!c.trainVisionEncoder) model.visionModel.freeze();
+      return model;
+    });
+    if (opts.device !== undefined && opts.device !== 'cpu') this.model.to(opts.device);
+    this.model.genVisionModel.eval();
+    this.codec = this.model.genVisionModel;
+    this.batchFormat = batchFormatOf(c);
   }
 
   // ---- training --------------------------------------------------------------------------
@@ -58,19 +75,11 @@ export class AutoregressiveVQAdapter implements Adapter {
   forward(batch: TaskBatch): ForwardOutput {
     return tidy(() => {
       const m = this.model;
-      const [B, L] = batch.inputIds.shape;
-      if (L < 2) fail(`a batch needs sequences of at least 2 tokens, got length ${L}`);
-      const N = this.codec.numTokens;
-      const Nc = this.batchFormat.conditionTokens;
-      const G = batch.targetImages === null ? 0 : batch.targetImages.shape[0];
-      const nCond = count(batch.conditionMask);
-      if (nCond !== B * Nc) {
-        fail(`the batch marks ${nCond} condition-image positions, expected ${B} rows × ${Nc} (build the batcher with conditionTokens: ${Nc}, conditionSize: ${this.batchFormat.conditionSize})`);
-      }
-      const nGen = count(batch.generationMask);
-      if (nGen !== G * N) {
-        fail(`the batch marks ${nGen} generated-image positions for ${G} targets, expected ${G} × ${N} (build the batcher with generationTokens: ${N}, generationSize: ${this.batchFormat.generationSize})`);
-      }
+      const B = batch.inputIds.shape[0];
+      const { conditionRows, generationRows } = checkBatch(FAMILY, batch, this.batchFormat);
+      // Every row is conditioned on its image (the condition features fill all B rows).
+      if (conditionRows.length !== B) fail(`every row needs its condition image's ${this.batchFormat.conditionTokens} positions; only rows [${conditionRows.join(', ')}] of ${B} have them`);
+      const G = generationRows.length;
 
       let embeds = m.languageModel.model.embedTokens.forward(batch.inputIds);
       const cond = scaleGrad(m.conditionFeatures(batch.conditionImages), this.config.conditionGradScale);
@@ -83,13 +92,8 @@ export class AutoregressiveVQAdapter implements Adapter {
       const hidden = m.languageModel.model.forwardEmbeds(embeds);
 
       // 'text': the hidden state at i predicts labels[i + 1]; only answer tokens are kept.
-      const shifted = hidden.narrow(1, 0, L - 1);
-      const labels = batch.labels.narrow(1, 1, L - 1);
-      const valid = labels.ne(-100);
-      const textHidden = takeAt(shifted, valid);
-      const textTargets = takeAt(labels.unsqueeze(-1), valid).reshape([-1]);
-      const textTasks = takeAt(batch.taskIds.narrow(1, 1, L - 1).unsqueeze(-1), valid).reshape([-1]);
-      const terms: LossTerm[] = [this.headTerm('text', this.config.textLoss, textHidden, textTargets, textTasks)];
+      const text = answerRows(hidden, batch.labels, batch.taskIds);
+      const terms: LossTerm[] = [this.headTerm('text', this.config.textLoss, text.hidden, text.targets, text.taskIds)];
 
       // 'image': gen_head at each placeholder predicts that position's code.
       const genHidden = takeAt(hidden, batch.generationMask);
@@ -130,7 +134,7 @@ export class AutoregressiveVQAdapter implements Adapter {
   // ---- evaluation ------------------------------------------------------------------------
 
   answer(images: Tensor, questions: string[], opts?: AnswerOptions): string[] {
-    this.checkImages(images, 'answer', this.batchFormat.conditionSize);
+    checkImages(FAMILY, 'answer', images, this.batchFormat.conditionSize);
     const feats = noGrad(() => keep(this.model.conditionFeatures(images)));
     try {
       return greedyAnswers(this.tokenizer, this.batchFormat, images, questions, { lm: this.model.languageModel, features: feats }, opts);
@@ -147,16 +151,11 @@ export class AutoregressiveVQAdapter implements Adapter {
    * uncond + cfg · (cond − uncond).
    */
   generate(images: Tensor, prompt: Exclude<TaskKind, 'understanding'> | { text: string }, opts: GenerateOptions = {}): Tensor {
-    this.checkImages(images, 'generate', this.batchFormat.conditionSize);
-    const text = promptText(prompt);
+    checkImages(FAMILY, 'generate', images, this.batchFormat.conditionSize);
+    const text = promptText(FAMILY, prompt);
     const N = this.codec.numTokens;
-    const seed = opts.seed ?? 0;
-    const cfg = opts.cfg ?? 1;
-    const temperature = opts.temperature ?? 1;
-    if (!Number.isInteger(seed)) fail(`seed must be an integer, got ${seed}`);
-    if (typeof cfg !== 'number' || !(cfg >= 1) || !Number.isFinite(cfg)) fail(`cfg must be a finite number >= 1 (1 = no guidance), got ${cfg}`);
-    if (typeof temperature !== 'number' || !(temperature >= 0) || !Number.isFinite(temperature)) fail(`temperature must be a finite number >= 0 (0 = greedy), got ${temperature}`);
-    if (opts.steps !== undefined && opts.steps !== N) fail(`steps must equal the codec's ${N} tokens (one code per step), got ${opts.steps}`);
+    const { seed, cfg, temperature, steps } = generateOptions(FAMILY, opts, { steps: N, cfg: 1, temperature: 1 });
+    if (steps !== N) fail(`generate: steps must equal the codec's ${N} tokens (one code per step), got ${steps}`);
 
     const B = images.shape[0];
     const guided = cfg > 1;
@@ -243,18 +242,10 @@ export class AutoregressiveVQAdapter implements Adapter {
     return { cond, condMask, uncond };
   }
 
-  private checkImages(images: unknown, what: string, size: number): asserts images is Tensor {
-    if (!(images instanceof Tensor) || images.isDisposed) fail(`${what}: expected images [B, 3, ${size}, ${size}], got ${String(images)}`);
-    const s = images.shape;
-    if (s.length !== 4 || s[1] !== 3 || s[2] !== size || s[3] !== size || s[0] < 1) {
-      fail(`${what}: expected condition images [B, 3, ${size}, ${size}] (normalised as the batch has them), got [${s.join(', ')}]`);
-    }
-  }
-
   // ---- parameters and state --------------------------------------------------------------
 
   trainableParameters(policy: TrainablePolicy = 'post-training'): [string, Tensor][] {
-    if (policy !== 'post-training' && policy !== 'all') fail(`unknown trainable policy '${String(policy)}' (expected 'post-training' or 'all')`);
+    checkPolicy(FAMILY, policy);
     return this.model.namedParameters().filter(([n, p]) => {
       if (n.startsWith(CODEC_PREFIX) || !p.requiresGrad) return false;
       return policy === 'all' || this.config.trainVisionEncoder || !n.startsWith(VISION_PREFIX);
@@ -280,16 +271,6 @@ export class AutoregressiveVQAdapter implements Adapter {
   eval(): void { this.train(false); }
 
   dispose(): void { this.model.dispose(); }
-}
-
-function promptText(prompt: Exclude<TaskKind, 'understanding'> | { text: string }): string {
-  if (typeof prompt === 'string') {
-    const t = checkTask(prompt);
-    if (t === 'understanding') fail(`generate: 'understanding' is not a generation task (use answer())`);
-    return PROMPTS[t as Exclude<TaskKind, 'understanding'>][0];
-  }
-  if (prompt === null || typeof prompt !== 'object' || typeof prompt.text !== 'string') fail(`generate: prompt must be a task name or { text }, got ${String(prompt)}`);
-  return prompt.text;
 }
 
 /** One code per row of logits [B, V]: argmax (temperature 0) or a draw from softmax(logits / T). */

@@ -4,6 +4,7 @@
 import { NORMALIZATIONS, type NormalizationName } from '../../data/preprocess';
 import type { CodecConfig } from '../codecs';
 import type { BatchFormat } from '../types';
+import { freezePresets, resolvePreset } from '../common/config';
 
 export type HeadLoss = 'linear-cross-entropy' | 'cross-entropy';
 
@@ -81,34 +82,34 @@ const base: Omit<AutoregressiveVQConfig, 'dim' | 'numLayers' | 'numHeads' | 'hid
   normalization: 'siglip',
 };
 
-export const PRESETS: Readonly<Record<string, AutoregressiveVQConfig>> = Object.freeze({
+export const PRESETS: Readonly<Record<string, AutoregressiveVQConfig>> = freezePresets({
   /** 64 px, trains on 2 CPU cores in minutes. */
-  tiny: Object.freeze({
+  tiny: {
     ...base,
     dim: 64, numLayers: 2, numHeads: 4, hiddenDim: 172,
     visionImageSize: 64, visionPatchSize: 8, visionDim: 64, visionLayers: 2, visionHeads: 4, visionHiddenDim: 128,
     imageSize: 64, codecPatchSize: 8, codebookSize: 256,
     genEmbedDim: 8, genHeadDim: 64,
-  }),
+  },
   /**
    * 64 px like tiny (same codec), twice as wide and deep: the shipped base models' size (bases/),
    * chosen from the learning curve in docs/results/ (tiny stops near 0.35 val accuracy).
    */
-  mini: Object.freeze({
+  mini: {
     ...base,
     dim: 128, numLayers: 4, numHeads: 4, hiddenDim: 344,
     visionImageSize: 64, visionPatchSize: 8, visionDim: 128, visionLayers: 4, visionHeads: 4, visionHiddenDim: 256,
     imageSize: 64, codecPatchSize: 8, codebookSize: 256,
     genEmbedDim: 8, genHeadDim: 128,
-  }),
+  },
   /** 128 px, a few million parameters: minutes per hundred steps on a CPU, seconds on a GPU. */
-  small: Object.freeze({
+  small: {
     ...base,
     dim: 256, numLayers: 4, numHeads: 8, hiddenDim: 688,
     visionImageSize: 128, visionPatchSize: 16, visionDim: 192, visionLayers: 4, visionHeads: 4, visionHiddenDim: 768,
     imageSize: 128, codecPatchSize: 8, codebookSize: 1024,
     genEmbedDim: 8, genHeadDim: 256,
-  }),
+  },
   /**
    * Shaped like deepseek-ai/Janus-Pro-1B (its config.json): DeepSeek-LLM 1.3B body (2048 wide,
    * 24 layers, 16 heads, SwiGLU 5632, vocabulary 102400), SigLIP-L/16 at 384 px (1024 wide, 24
@@ -116,28 +117,26 @@ export const PRESETS: Readonly<Record<string, AutoregressiveVQConfig>> = Object.
    * VQ-16 (16× downsampling: 24 × 24 = 576 tokens, 16384 codes of 8 dims), gen_aligner 8 → 2048,
    * gen_head 2048 → 2048 → 16384. For GPUs; do not build it on a small machine.
    */
-  'janus-pro-1b': Object.freeze({
+  'janus-pro-1b': {
     ...base,
     vocabSize: 102400,
     dim: 2048, numLayers: 24, numHeads: 16, hiddenDim: 5632,
     visionImageSize: 384, visionPatchSize: 16, visionDim: 1024, visionLayers: 24, visionHeads: 16, visionHiddenDim: 4096,
     imageSize: 384, codecPatchSize: 16, codebookSize: 16384,
     genEmbedDim: 8, genHeadDim: 2048,
-  }),
+  },
 });
-
-const FIELDS = Object.keys(PRESETS.tiny) as (keyof AutoregressiveVQConfig)[];
 
 const posInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
 /** Every problem of a config, one sentence each (empty when valid). */
-export function configProblems(c: Record<string, unknown>): string[] {
+export function configProblems(config: AutoregressiveVQConfig): string[] {
+  const c = config as unknown as Record<string, unknown>;
   const p: string[] = [];
   const int = (k: keyof AutoregressiveVQConfig) => {
     if (!posInt(c[k])) p.push(`${k} must be a positive integer, got ${String(c[k])}`);
     return posInt(c[k]);
   };
-  for (const k of Object.keys(c)) if (!(FIELDS as string[]).includes(k)) p.push(`unknown field '${k}'`);
   for (const k of ['dim', 'numLayers', 'numHeads', 'hiddenDim', 'visionImageSize', 'visionPatchSize', 'visionDim', 'visionLayers',
     'visionHeads', 'visionHiddenDim', 'alignerDepth', 'imageSize', 'codecPatchSize', 'codebookSize', 'genEmbedDim', 'genAlignerDepth', 'genHeadDim'] as const) int(k);
   if (c.vocabSize !== null && !posInt(c.vocabSize)) p.push(`vocabSize must be a positive integer or null (the tokenizer's), got ${String(c.vocabSize)}`);
@@ -173,20 +172,14 @@ export function configProblems(c: Record<string, unknown>): string[] {
   return p;
 }
 
-/** A preset overridden by `overrides`; a RangeError names every bad field. */
 /** The VQ codec the model's visual tokens come from. */
 export function codecConfig(c: AutoregressiveVQConfig): CodecConfig {
   return { kind: 'vq', imageSize: c.imageSize, patchSize: c.codecPatchSize, codebookSize: c.codebookSize };
 }
 
+/** A preset overridden by `overrides`; a RangeError names every bad field. */
 export function resolveConfig(preset: string, overrides: Partial<AutoregressiveVQConfig> = {}): AutoregressiveVQConfig {
-  const base = PRESETS[preset];
-  if (base === undefined) throw new RangeError(`unknown autoregressive-vq preset '${preset}' (expected ${Object.keys(PRESETS).join(', ')})`);
-  if (overrides === null || typeof overrides !== 'object') throw new RangeError(`autoregressive-vq overrides must be an object, got ${String(overrides)}`);
-  const c = { ...base, ...overrides } as Record<string, unknown>;
-  const problems = configProblems(c);
-  if (problems.length > 0) throw new RangeError(`autoregressive-vq config (preset '${preset}'): ${problems.join('; ')}`);
-  return c as unknown as AutoregressiveVQConfig;
+  return resolvePreset('autoregressive-vq', PRESETS, preset, overrides, configProblems);
 }
 
 /** What the data pipeline must produce for this config. */
@@ -199,47 +192,4 @@ export function batchFormatOf(c: AutoregressiveVQConfig): BatchFormat {
     normalization: c.normalization,
     template: c.template,
   };
-}
-
-export interface ConfigDescription {
-  batchFormat: BatchFormat;
-  /** Parameter elements per top-level module (our names), the codec included. */
-  parameters: Record<string, number>;
-  total: number;
-  /** Elements updated in post-training (everything but the codec, and the vision tower when it is frozen). */
-  trainable: number;
-}
-
-/**
- * Parameter counts from the config alone (no tensor is allocated). vocabSize null counts with
- * `vocabSize` (default 112, the scene tokenizer's).
- */
-export function describe(c: AutoregressiveVQConfig, vocabSize = 112): ConfigDescription {
-  const V = c.vocabSize ?? vocabSize;
-  const D = c.dim;
-  const kv = c.numKvHeads ?? c.numHeads;
-  const headDim = D / c.numHeads;
-  const linear = (i: number, o: number, bias = true) => i * o + (bias ? o : 0);
-  const attn = D * D * 2 + 2 * D * kv * headDim; // q, o: D×D; k, v: D×(kv·headDim); no biases (Llama)
-  const block = attn + 3 * D * c.hiddenDim + 2 * D;
-  const language = V * D + c.numLayers * block + D + V * D;
-  const vd = c.visionDim;
-  const patches = (c.visionImageSize / c.visionPatchSize) ** 2;
-  const vblock = 4 * linear(vd, vd) + linear(vd, c.visionHiddenDim) + linear(c.visionHiddenDim, vd) + 4 * vd;
-  const vision = 3 * c.visionPatchSize ** 2 * vd + vd + patches * vd + c.visionLayers * vblock + 2 * vd;
-  const mlp = (i: number, depth: number) => linear(i, D) + (depth - 1) * linear(D, D);
-  const codec = c.codebookSize * 3 * c.codecPatchSize ** 2;
-  const parameters: Record<string, number> = {
-    language_model: language,
-    vision_model: vision,
-    aligner: mlp(vd, c.alignerDepth),
-    gen_vision_model: codec,
-    gen_aligner: mlp(c.genEmbedDim, c.genAlignerDepth),
-    gen_head: linear(D, c.genHeadDim) + linear(c.genHeadDim, c.codebookSize),
-    gen_embed: c.codebookSize * c.genEmbedDim,
-    gen_image_start: D,
-  };
-  const total = Object.values(parameters).reduce((a, b) => a + b, 0);
-  const trainable = total - codec - (c.trainVisionEncoder ? 0 : vision);
-  return { batchFormat: batchFormatOf(c), parameters, total, trainable };
 }

@@ -11,9 +11,9 @@ import * as F from '../../torch/functional';
 import { dispose, tidy } from '../../torch/scope';
 import type { Tensor } from '../../torch/tensor';
 import type { AnswerOptions, BatchFormat } from '../types';
+import { padRows } from './collate';
 import { questionPrompt } from './prompts';
 import { placeAt } from './sequence';
-import type { Device } from '../../torch/dtype';
 
 export function stopIds(tok: TextTokenizer, f: BatchFormat): Set<number> {
   const s = new Set([tok.eosId]);
@@ -61,7 +61,7 @@ export function greedyAnswers(tok: TextTokenizer, f: BatchFormat, images: Tensor
     let state: { mask: Tensor; logits: Tensor } | null = null;
     try {
       state = tidy(() => {
-        const p = leftPadded(rows, tok.padId, device);
+        const p = padRows(rows, tok.padId, device, 'left');
         const embeds = placeAt(model.embedTokens.forward(p.ids), p.conditionMask, m.features);
         const h = model.forwardEmbeds(embeds, { attentionMask: p.attentionMask, positions: p.positions, cache });
         return { mask: p.attentionMask, logits: lmHead.forward(h.select(1, h.shape[1] - 1)) };
@@ -91,30 +91,4 @@ export function greedyAnswers(tok: TextTokenizer, f: BatchFormat, images: Tensor
     }
   });
   return out.map((ids) => tok.decode(ids, { skipSpecial: true }).trim());
-}
-
-/** Prompt rows as left-padded tensors [B, L]: ids, attention and condition masks, positions. */
-function leftPadded(rows: { ids: number[]; conditionMask: ArrayLike<number> }[], padId: number, device: Device) {
-  const B = rows.length;
-  const L = Math.max(...rows.map((r) => r.ids.length));
-  const ids = new BigInt64Array(B * L).fill(BigInt(padId));
-  const att = new Uint8Array(B * L);
-  const cond = new Uint8Array(B * L);
-  const pos = new BigInt64Array(B * L);
-  rows.forEach((r, b) => {
-    const off = L - r.ids.length;
-    r.ids.forEach((id, i) => {
-      const at = b * L + off + i;
-      ids[at] = BigInt(id);
-      att[at] = 1;
-      cond[at] = r.conditionMask[i] ?? 0;
-      pos[at] = BigInt(i);
-    });
-  });
-  return {
-    ids: creation.tensor(ids, { shape: [B, L], device }),
-    attentionMask: creation.tensor(att, { shape: [B, L], device }).to('bool'),
-    conditionMask: creation.tensor(cond, { shape: [B, L], device }).to('bool'),
-    positions: creation.tensor(pos, { shape: [B, L], device }),
-  };
 }

@@ -52,3 +52,17 @@ export function shiftTargets(labels: Tensor, taskIds: Tensor): { targets: Tensor
     };
   });
 }
+
+/**
+ * The answer tokens of a batch, next-token aligned: hidden [M, D] at every position whose next
+ * label is trained (not -100), with those labels and their task ids [M]. M may be 0.
+ */
+export function answerRows(hidden: Tensor, labels: Tensor, taskIds: Tensor): { hidden: Tensor; targets: Tensor; taskIds: Tensor } {
+  return tidy(() => {
+    const [B, L] = labels.shape;
+    const shifted = shiftTargets(labels, taskIds);
+    const valid = shifted.targets.ne(-100).reshape([B, L - 1]);
+    const pick = (t: Tensor) => takeAt(t.reshape([B, L - 1, 1]), valid).reshape([-1]);
+    return { hidden: takeAt(hidden.narrow(1, 0, L - 1), valid), targets: pick(shifted.targets), taskIds: pick(shifted.taskIds) };
+  });
+}

@@ -16,64 +16,35 @@
 //     token (ε-prediction, discrete cosine schedule) → 'diffusion' term, mask = masked tokens;
 //   answers: hidden states before each labelled token → lm_head → 'text' term.
 import type { TaskBatch } from '../../data/tasks/tensors';
-import { PROMPTS, type TaskKind } from '../../data/tasks/kinds';
-import { encodeChat, GENERATION_TAG, IMAGE_TAG } from '../../data/tokenizer/chat';
+import type { TaskKind } from '../../data/tasks/kinds';
+import { encodeChat } from '../../data/tokenizer/chat';
 import { sceneTokenizer } from '../../data/tokenizer/scene-vocabulary';
 import type { TextTokenizer } from '../../data/tokenizer/types';
 import { cosineAlphaBars, noisedInput, scheduleAt } from '../../losses/noise';
 import { noGrad } from '../../torch/autograd';
-import { getRngState, manualSeed, setRngState } from '../../torch/backend';
+import { manualSeed } from '../../torch/backend';
 import * as creation from '../../torch/creation';
-import { TorchError } from '../../torch/errors';
 import * as F from '../../torch/functional';
 import { dispose, keep, tidy } from '../../torch/scope';
-import { Tensor } from '../../torch/tensor';
+import type { Tensor } from '../../torch/tensor';
 import { createCodec } from '../codecs';
 import type { ImageCodec } from '../codecs/types';
+import { checkBatch, checkCodec, checkImages, checkPolicy, checkSeed, checkTokenizer, generateOptions, promptText } from '../common/checks';
+import { padRows, type PromptRow } from '../common/collate';
+import { withSeed } from '../common/seed';
 import { greedyAnswers } from '../common/greedy';
 import { generationPrompt } from '../common/prompts';
-import { placeAt, scaleGrad, shiftTargets, takeAt } from '../common/sequence';
+import { answerRows, placeAt, scaleGrad, takeAt } from '../common/sequence';
 import type { Adapter, AnswerOptions, BatchFormat, CreateOptions, ForwardOutput, GenerateOptions, LossTerm, TrainablePolicy } from '../types';
-import { codecConfig, imagePositions, type MarDiffusionConfig, seqLen } from './config';
+import { batchFormatOf, codecConfig, imagePositions, type MarDiffusionConfig, seqLen } from './config';
 import { sampleTokens } from './diffusion-head';
 import { randomMasking, randomRanks } from './mar';
 import { HarmonModel } from './model';
-import type { Device } from '../../torch/dtype';
 
-const OP = 'mar-diffusion';
-
-function fail(msg: string): never {
-  throw new TorchError(`${OP}: ${msg}`, OP);
-}
-
-/** Right-padded rows of ids with their image masks. */
-interface Rows { ids: Tensor; attentionMask: Tensor; conditionMask: Tensor; generationMask: Tensor }
-
-function rowsToTensors(rows: { ids: number[]; conditionMask: ArrayLike<number>; generationMask: ArrayLike<number> }[], padId: number, device: Device): Rows {
-  const B = rows.length;
-  const L = Math.max(...rows.map((r) => r.ids.length));
-  const ids = new BigInt64Array(B * L).fill(BigInt(padId));
-  const att = new Uint8Array(B * L), cond = new Uint8Array(B * L), gen = new Uint8Array(B * L);
-  rows.forEach((r, b) => r.ids.forEach((id, i) => {
-    ids[b * L + i] = BigInt(id); att[b * L + i] = 1;
-    cond[b * L + i] = r.conditionMask[i] ?? 0; gen[b * L + i] = r.generationMask[i] ?? 0;
-  }));
-  const d = { shape: [B, L], device: device };
-  return tidy(() => ({
-    ids: creation.tensor(ids, d),
-    attentionMask: creation.tensor(att, d).to('bool'),
-    conditionMask: creation.tensor(cond, d).to('bool'),
-    generationMask: creation.tensor(gen, d).to('bool'),
-  }));
-}
-
-/** Per-row counts of a bool [B, L] mask. */
-function rowCounts(mask: Tensor): number[] {
-  return tidy(() => Array.from(mask.sum(1).toArray() as BigInt64Array, Number));
-}
+const FAMILY = 'mar-diffusion';
 
 export class MarDiffusionAdapter implements Adapter {
-  readonly family = 'mar-diffusion' as const;
+  readonly family = FAMILY;
   readonly model: HarmonModel;
   readonly codec: ImageCodec;
   readonly tokenizer: TextTokenizer;
@@ -87,22 +58,15 @@ export class MarDiffusionAdapter implements Adapter {
   constructor(readonly config: MarDiffusionConfig, opts: CreateOptions = {}) {
     const c = config;
     const tokenizer = opts.tokenizer ?? sceneTokenizer();
-    if (tokenizer.vocabSize > c.vocabSize) {
-      throw new RangeError(`mar-diffusion config: vocabSize ${c.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens (set model.vocabSize to at least ${tokenizer.vocabSize})`);
-    }
-    for (const t of [IMAGE_TAG, GENERATION_TAG]) {
-      if (tokenizer.tokenToId(t) === undefined) throw new RangeError(`mar-diffusion: the tokenizer has no '${t}' placeholder token`);
-    }
+    checkTokenizer(FAMILY, tokenizer, c.vocabSize);
+    const seed = checkSeed(FAMILY, opts.seed ?? 0);
+    if (opts.codec !== undefined) checkCodec(FAMILY, opts.codec, codecConfig(c));
     const codec = opts.codec ?? createCodec(codecConfig(c));
-    if (codec.kind !== 'continuous') throw new RangeError(`mar-diffusion needs a continuous codec (an autoencoder), got kind '${codec.kind}'`);
-    const mismatch: string[] = [];
-    if (codec.imageSize !== c.imageSize) mismatch.push(`imageSize ${codec.imageSize} (config ${c.imageSize})`);
-    if (codec.numTokens !== seqLen(c)) mismatch.push(`numTokens ${codec.numTokens} (config ${seqLen(c)} = (imageSize / patchSize)²)`);
-    if (codec.latentDim !== c.latentDim) mismatch.push(`latentDim ${codec.latentDim} (config ${c.latentDim})`);
-    if (mismatch.length > 0) throw new RangeError(`mar-diffusion: the codec does not fit the config: ${mismatch.join(', ')}`);
     for (const p of codec.parameters()) p.requiresGrad = false;
 
-    manualSeed(opts.seed ?? 0);
+    // Seeded here and left seeded (unlike the other families): the random stream after
+    // construction is part of what a mar-diffusion run with a given seed reproduces.
+    manualSeed(seed);
     this.tokenizer = tokenizer;
     this.codec = codec;
     this.ownsCodec = opts.codec === undefined;
@@ -110,8 +74,7 @@ export class MarDiffusionAdapter implements Adapter {
     if (opts.device && opts.device !== 'cpu') this.model.to(opts.device);
     this.alphaBars = keep(tidy(() => cosineAlphaBars(c.numTimesteps).to(opts.device ?? 'cpu')));
     this.oneDim = new Set(this.model.namedParameters().filter(([, p]) => p.shape.length === 1).map(([n]) => n));
-    const P = imagePositions(c);
-    this.batchFormat = { conditionSize: c.imageSize, generationSize: c.imageSize, conditionTokens: P, generationTokens: P, normalization: 'siglip', template: c.template };
+    this.batchFormat = batchFormatOf(c);
     this.model.train(true);
   }
 
@@ -123,32 +86,14 @@ export class MarDiffusionAdapter implements Adapter {
     const P = imagePositions(c);
     const N = seqLen(c);
     const [B, L] = batch.inputIds.shape;
-    const S = c.imageSize;
-    const cs = batch.conditionImages.shape;
-    if (cs.length !== 4 || cs[0] !== B || cs[1] !== 3 || cs[2] !== S || cs[3] !== S) {
-      fail(`conditionImages must be [${B}, 3, ${S}, ${S}] (the batch format's conditionSize), got [${cs.join(', ')}]`);
-    }
-    const condCounts = rowCounts(batch.conditionMask);
-    const genCounts = rowCounts(batch.generationMask);
-    condCounts.forEach((n, b) => { if (n !== 0 && n !== P) fail(`row ${b} has ${n} condition-image positions; this adapter uses ${P} (batchFormat.conditionTokens)`); });
-    genCounts.forEach((n, b) => { if (n !== 0 && n !== P) fail(`row ${b} has ${n} generated-image positions; this adapter uses ${P} (batchFormat.generationTokens)`); });
-    const genRows = genCounts.flatMap((n, b) => (n > 0 ? [b] : []));
+    const { conditionRows: condRows, generationRows: genRows } = checkBatch(FAMILY, batch, this.batchFormat);
     const G = genRows.length;
-    const targetRows = G > 0 ? Array.from(batch.targetRows.toArray() as BigInt64Array, Number) : [];
-    if (G > 0) {
-      const ts = batch.targetImages?.shape;
-      if (!ts || ts.length !== 4 || ts[0] !== G || ts[1] !== 3 || ts[2] !== S || ts[3] !== S) {
-        fail(`targetImages must be [${G}, 3, ${S}, ${S}] for the ${G} generation rows, got ${ts ? `[${ts.join(', ')}]` : 'null'}`);
-      }
-      if (targetRows.length !== G || targetRows.some((r, i) => r !== genRows[i])) fail(`targetRows [${targetRows.join(', ')}] do not match the rows with generated-image positions [${genRows.join(', ')}]`);
-    }
     const device = batch.inputIds.device;
 
     return tidy(() => {
       let embeds = m.llm.model.embedTokens.forward(batch.inputIds);
       let attention = batch.attentionMask;
       // Condition images: MAR-encoded without masking; the LLM's gradient into them scaled.
-      const condRows = condCounts.flatMap((n, b) => (n > 0 ? [b] : []));
       if (condRows.length > 0) {
         let images = batch.conditionImages;
         if (condRows.length !== B) images = images.indexSelect(0, creation.tensor(BigInt64Array.from(condRows, BigInt), { device: device }));
@@ -171,12 +116,9 @@ export class MarDiffusionAdapter implements Adapter {
       const hidden = m.llm.model.forwardEmbeds(embeds, { attentionMask: attention });
 
       // Answers: the hidden state before each labelled token.
-      const shifted = shiftTargets(batch.labels, batch.taskIds);
-      const valid = shifted.targets.ne(-100).reshape([B, L - 1]);
-      if (Boolean(valid.any().item())) {
-        const h = takeAt(hidden.narrow(1, 0, L - 1), valid);
-        const pick = (t: Tensor) => takeAt(t.reshape([B, L - 1, 1]), valid).reshape([-1]);
-        terms.push({ kind: 'cross-entropy', name: 'text', logits: m.llm.lmHead.forward(h), targets: pick(shifted.targets), taskIds: pick(shifted.taskIds) });
+      const text = answerRows(hidden, batch.labels, batch.taskIds);
+      if (text.targets.shape[0] > 0) {
+        terms.push({ kind: 'cross-entropy', name: 'text', logits: m.llm.lmHead.forward(text.hidden), targets: text.targets, taskIds: text.taskIds });
       }
 
       // Generation: per-token diffusion loss on the masked tokens.
@@ -196,20 +138,12 @@ export class MarDiffusionAdapter implements Adapter {
           mask: gen.mask.reshape([-1]).float(),
         });
       }
-      if (terms.length === 0) fail('the batch has neither answer labels nor generated-image positions: nothing to learn');
+      if (terms.length === 0) throw new RangeError(`${FAMILY}: the batch has neither answer labels nor generated-image positions: nothing to learn`);
       return { terms };
     });
   }
 
   // ---- evaluation --------------------------------------------------------------------------
-
-  private checkImages(images: Tensor, what: string): void {
-    const s = images?.shape;
-    const S = this.config.imageSize;
-    if (!(images instanceof Tensor) || s.length !== 4 || s[1] !== 3 || s[2] !== S || s[3] !== S) {
-      fail(`${what}: images must be a tensor [B, 3, ${S}, ${S}] in [-1, 1], got ${images instanceof Tensor ? `[${s.join(', ')}]` : typeof images}`);
-    }
-  }
 
   /** Runs fn in eval mode and no-grad, restoring the previous mode. */
   private evaluating<T>(fn: () => T): T {
@@ -219,7 +153,7 @@ export class MarDiffusionAdapter implements Adapter {
   }
 
   answer(images: Tensor, questions: string[], opts: AnswerOptions = {}): string[] {
-    this.checkImages(images, 'answer');
+    checkImages(FAMILY, 'answer', images, this.config.imageSize);
     const m = this.model;
     return this.evaluating(() => {
       const z = keep(tidy(() => m.visualFeatures(this.codec.encode(images), null).z));
@@ -232,26 +166,11 @@ export class MarDiffusionAdapter implements Adapter {
   }
 
   generate(images: Tensor, prompt: Exclude<TaskKind, 'understanding'> | { text: string }, opts: GenerateOptions = {}): Tensor {
-    this.checkImages(images, 'generate');
     const c = this.config;
-    const text = typeof prompt === 'object' && prompt !== null ? prompt.text : PROMPTS[prompt as keyof typeof PROMPTS]?.[0];
-    if (typeof text !== 'string') fail(`generate: prompt must be reconstruction, depth, segmentation or { text }, got ${String(prompt)}`);
-    const steps = opts.steps ?? c.generationSteps;
-    const cfg = opts.cfg ?? c.cfg;
-    const temperature = opts.temperature ?? c.temperature;
-    const seed = opts.seed ?? 0;
-    if (!Number.isInteger(steps) || steps < 1) fail(`generate: steps must be a positive integer, got ${steps}`);
-    if (!(cfg >= 1) || !Number.isFinite(cfg)) fail(`generate: cfg must be a finite number >= 1, got ${cfg}`);
-    if (!(temperature >= 0) || !Number.isFinite(temperature)) fail(`generate: temperature must be a finite number >= 0, got ${temperature}`);
-    if (!Number.isInteger(seed)) fail(`generate: seed must be an integer, got ${seed}`);
-    const rng = getRngState();
-    manualSeed(seed);
-    try {
-      return this.evaluating(() => tidy(() => this.sample(images, text, steps, cfg, temperature)));
-    } finally {
-      setRngState(rng);
-      rng.dispose();
-    }
+    checkImages(FAMILY, 'generate', images, c.imageSize);
+    const text = promptText(FAMILY, prompt);
+    const { seed, steps, cfg, temperature } = generateOptions(FAMILY, opts, { steps: c.generationSteps, cfg: c.cfg, temperature: c.temperature });
+    return withSeed(seed, () => this.evaluating(() => tidy(() => this.sample(images, text, steps, cfg, temperature))));
   }
 
   /** Harmon's sample(): iterative MAR decoding with the cosine mask schedule (no KV cache). */
@@ -264,7 +183,7 @@ export class MarDiffusionAdapter implements Adapter {
     const device = images.device;
     const guided = cfg > 1;
     const cond = generationPrompt(this.tokenizer, this.batchFormat, text);
-    const rows: { ids: number[]; conditionMask: ArrayLike<number>; generationMask: ArrayLike<number> }[] = Array.from({ length: B }, () => cond);
+    const rows: PromptRow[] = Array.from({ length: B }, () => cond);
     if (guided) {
       // The unconditional branch: an empty prompt and no image.
       const enc = encodeChat(this.tokenizer, [{ user: '', assistant: { image: 'generation' } }],
@@ -274,7 +193,7 @@ export class MarDiffusionAdapter implements Adapter {
       for (let b = 0; b < B; b++) rows.push(uncond);
     }
     const R = rows.length;
-    const seq = rowsToTensors(rows, this.tokenizer.padId, device);
+    const seq = padRows(rows, this.tokenizer.padId, device, 'right');
     const L = seq.ids.shape[1];
     const zCond = m.visualFeatures(this.codec.encode(images), null).z;
     const base = placeAt(m.llm.model.embedTokens.forward(seq.ids), seq.conditionMask, zCond);
@@ -326,7 +245,7 @@ export class MarDiffusionAdapter implements Adapter {
    * post-training updates the LLM, the MAR encoder/decoder, the projections and the head).
    */
   trainableParameters(policy: TrainablePolicy = 'post-training'): [string, Tensor][] {
-    if (policy !== 'post-training' && policy !== 'all') throw new RangeError(`unknown trainable policy '${String(policy)}' (expected post-training or all)`);
+    checkPolicy(FAMILY, policy);
     return this.model.namedParameters().filter(([n, p]) => !n.startsWith('vae.') && p.requiresGrad);
   }
 

@@ -2,6 +2,8 @@
 // Harmon's config (configs/models/qwen2_5_1_5b_kl16_mar_h.py: the Qwen2 LLM, MAR's arguments,
 // the KL-16 autoencoder's latent size), presets and validation.
 import type { CodecConfig } from '../codecs';
+import { freezePresets, resolvePreset } from '../common/config';
+import type { BatchFormat } from '../types';
 
 export interface MarDiffusionConfig {
   // ---- images and the frozen continuous codec -------------------------------------------
@@ -128,34 +130,31 @@ const HARMON_1_5B: MarDiffusionConfig = {
   conditionGradScale: 0.1, generationSteps: 64, cfg: 1, temperature: 1, template: 'qwen',
 };
 
-export const PRESETS: Readonly<Record<string, MarDiffusionConfig>> = Object.freeze({
-  tiny: Object.freeze({ ...TINY }),
-  mini: Object.freeze({ ...MINI }),
-  small: Object.freeze({ ...SMALL }),
-  'harmon-1.5b': Object.freeze({ ...HARMON_1_5B }),
+export const PRESETS: Readonly<Record<string, MarDiffusionConfig>> = freezePresets({
+  tiny: { ...TINY },
+  mini: { ...MINI },
+  small: { ...SMALL },
+  'harmon-1.5b': { ...HARMON_1_5B },
 });
 
-const KEYS = Object.keys(TINY) as (keyof MarDiffusionConfig)[];
-
-/** A preset overridden by `overrides`; a RangeError names every bad field at once. */
 /** The continuous autoencoder the model's latent tokens come from. */
 export function codecConfig(c: MarDiffusionConfig): CodecConfig {
   return { kind: 'continuous', imageSize: c.imageSize, patchSize: c.patchSize, latentDim: c.latentDim };
 }
 
+/** A preset overridden by `overrides`; a RangeError names every bad field at once. */
 export function resolveConfig(preset: string, overrides: Partial<MarDiffusionConfig> = {}): MarDiffusionConfig {
-  const base = PRESETS[preset];
-  if (base === undefined) throw new RangeError(`unknown mar-diffusion preset '${preset}' (expected ${Object.keys(PRESETS).join(', ')})`);
-  if (overrides === null || typeof overrides !== 'object') throw new RangeError('mar-diffusion overrides must be an object of config fields');
-  const unknown = Object.keys(overrides).filter((k) => !(KEYS as string[]).includes(k));
-  if (unknown.length > 0) throw new RangeError(`mar-diffusion config: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (fields: ${KEYS.join(', ')})`);
-  const c = { ...base, ...overrides } as MarDiffusionConfig;
-  validate(c);
-  return c;
+  return resolvePreset('mar-diffusion', PRESETS, preset, overrides, configProblems);
 }
 
-/** Throws a RangeError listing every invalid field of c. */
-export function validate(c: MarDiffusionConfig): void {
+/** What the data pipeline must produce: every image, condition or generated, takes imagePositions LLM positions. */
+export function batchFormatOf(c: MarDiffusionConfig): BatchFormat {
+  const P = imagePositions(c);
+  return { conditionSize: c.imageSize, generationSize: c.imageSize, conditionTokens: P, generationTokens: P, normalization: 'siglip', template: c.template };
+}
+
+/** Every problem of a config, one sentence each (empty when valid). */
+export function configProblems(c: MarDiffusionConfig): string[] {
   const bad: string[] = [];
   const int = (k: keyof MarDiffusionConfig, min = 1) => {
     const v = c[k];
@@ -204,7 +203,7 @@ export function validate(c: MarDiffusionConfig): void {
   if (Number.isInteger(c.samplingSteps) && Number.isInteger(c.numTimesteps) && c.samplingSteps > c.numTimesteps) {
     bad.push(`samplingSteps ${c.samplingSteps} must be <= numTimesteps ${c.numTimesteps}`);
   }
-  if (bad.length > 0) throw new RangeError(`invalid mar-diffusion config: ${bad.join('; ')}`);
+  return bad;
 }
 
 export const gridSize = (c: MarDiffusionConfig): number => c.imageSize / c.patchSize;

@@ -1,17 +1,16 @@
 // The parameter names and shapes a config builds, computed without allocating anything: how
-// the harmon-1.5b preset (≈ 2.4 B parameters) is inspected on a small machine. The codec's
-// parameters (vae.*) are left out: Harmon's checkpoint leaves them out too.
-import type { MarDiffusionConfig } from './config';
-import { seqLen } from './config';
+// the harmon-1.5b preset (≈ 2.4 B parameters) is inspected on a small machine. `shapes` leaves
+// the codec's parameters (vae.*) out, as Harmon's checkpoint does; the counts include them.
+import type { ModelDescription } from '../types';
+import { batchFormatOf, seqLen, type MarDiffusionConfig } from './config';
 
-export interface ModelDescription {
+export interface MarDiffusionDescription extends ModelDescription {
   /** [name, shape] of every parameter model.namedParameters() gives (vae.* excluded; the order may differ). */
-  parameters: [string, number[]][];
-  /** Elements per top-level part: llm, mar (without the head), mar.diffloss, proj_in, proj_out. */
-  counts: Record<'llm' | 'mar' | 'mar.diffloss' | 'proj_in' | 'proj_out' | 'total', number>;
+  shapes: [string, number[]][];
 }
 
-export function describe(c: MarDiffusionConfig): ModelDescription {
+/** Parameters per part: llm, mar (without the head), mar.diffloss, proj_in, proj_out, vae. */
+export function describe(c: MarDiffusionConfig): MarDiffusionDescription {
   const out: [string, number[]][] = [];
   const add = (name: string, shape: number[]) => out.push([name, shape]);
   const linear = (p: string, i: number, o: number, bias = true) => { add(`${p}.weight`, [o, i]); if (bias) add(`${p}.bias`, [o]); };
@@ -79,12 +78,14 @@ export function describe(c: MarDiffusionConfig): ModelDescription {
   linear('proj_out.0', H, H);
   linear('proj_out.2', H, E);
 
-  const counts = { llm: 0, mar: 0, 'mar.diffloss': 0, proj_in: 0, proj_out: 0, total: 0 };
-  for (const [n, s] of out) {
-    const k = s.reduce((a, b) => a * b, 1);
-    const part = n.startsWith('mar.diffloss.') ? 'mar.diffloss' : (n.split('.')[0] as 'llm' | 'mar' | 'proj_in' | 'proj_out');
-    counts[part] += k;
-    counts.total += k;
+  const parameters: Record<string, number> = { llm: 0, mar: 0, 'mar.diffloss': 0, proj_in: 0, proj_out: 0 };
+  for (const [n, shape] of out) {
+    const part = n.startsWith('mar.diffloss.') ? 'mar.diffloss' : n.split('.')[0];
+    parameters[part] += shape.reduce((a, b) => a * b, 1);
   }
-  return { parameters: out, counts };
+  const patchDim = 3 * c.patchSize * c.patchSize;
+  parameters.vae = patchDim + c.latentDim * patchDim + c.latentDim; // the patch autoencoder: mean, basis, scale
+  const total = Object.values(parameters).reduce((a, b) => a + b, 0);
+  // Both policies train everything but the codec (Harmon has no other part to hold back).
+  return { shapes: out, parameters, total, trainable: total - parameters.vae, batchFormat: batchFormatOf(c) };
 }

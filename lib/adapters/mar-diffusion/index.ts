@@ -1,12 +1,14 @@
 // mar-diffusion: Harmon-style unified models (an LLM between a MAR encoder and decoder, a frozen
 // continuous autoencoder, a per-token MLP diffusion head). See docs/adapters/mar-diffusion.md.
+import { checkedConfig } from '../common/config';
 import type { FamilyDefinition } from '../types';
 import { MarDiffusionAdapter } from './adapter';
-import { codecConfig, PRESETS, resolveConfig, type MarDiffusionConfig } from './config';
+import { codecConfig, configProblems, PRESETS, resolveConfig, type MarDiffusionConfig } from './config';
 
 export { MarDiffusionAdapter } from './adapter';
-export { PRESETS, resolveConfig, codecConfig, validate, gridSize, seqLen, imagePositions, type MarDiffusionConfig } from './config';
-export { describe, type ModelDescription } from './describe';
+export { PRESETS, resolveConfig, codecConfig, configProblems, batchFormatOf, gridSize, seqLen, imagePositions, type MarDiffusionConfig } from './config';
+export { describe, type MarDiffusionDescription } from './describe';
+export type { ModelDescription } from '../types';
 export { HarmonModel } from './model';
 export { Mar, maskRatios, randomMasking } from './mar';
 export { MarBlock, FusedAttention } from './block';
@@ -18,5 +20,5 @@ export const definition: FamilyDefinition<MarDiffusionConfig> = {
   presets: PRESETS,
   resolveConfig,
   codecConfig,
-  create: (config, opts) => new MarDiffusionAdapter(resolveConfig('tiny', { ...config }), opts),
+  create: (config, opts) => new MarDiffusionAdapter(checkedConfig('mar-diffusion', config, configProblems), opts),
 };

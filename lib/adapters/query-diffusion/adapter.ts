@@ -3,42 +3,34 @@
 // the generation placeholders, the connector turns the LLM's hidden states at the queries into
 // the condition of a SANA-style DiT that decodes the codec's continuous latents by flow matching.
 // Answers are the 'text' term through lm_head; generation is the 'diffusion' term.
-import { PROMPTS } from '../../data/tasks/kinds';
 import type { TaskKind } from '../../data/tasks/kinds';
 import type { TaskBatch } from '../../data/tasks/tensors';
 import { sceneTokenizer } from '../../data/tokenizer/scene-vocabulary';
 import type { TextTokenizer } from '../../data/tokenizer/types';
 import { LayerNorm, RMSNorm } from '../../nn/normalization';
 import { noGrad } from '../../torch/autograd';
-import { getRngState, manualSeed, setRngState } from '../../torch/backend';
 import * as creation from '../../torch/creation';
 import { isFloating } from '../../torch/dtype';
 import * as F from '../../torch/functional';
 import { dispose, keep, tidy } from '../../torch/scope';
-import { Tensor } from '../../torch/tensor';
+import type { Tensor } from '../../torch/tensor';
 import { createCodec } from '../codecs';
 import type { ImageCodec } from '../codecs/types';
+import { checkBatch, checkCodec, checkImages, checkPolicy, checkSeed, checkTokenizer, generateOptions, promptText } from '../common/checks';
+import { padRows } from '../common/collate';
 import { greedyAnswers } from '../common/greedy';
 import { generationPrompt } from '../common/prompts';
-import { shiftTargets } from '../common/sequence';
+import { withSeed } from '../common/seed';
+import { answerRows } from '../common/sequence';
 import type { Adapter, AnswerOptions, BatchFormat, CreateOptions, ForwardOutput, GenerateOptions, LossTerm, TrainablePolicy } from '../types';
-import { codecConfig, conditionTokens, type QueryDiffusionConfig } from './config';
+import { batchFormatOf, codecConfig, type QueryDiffusionConfig } from './config';
 import { eulerSample, flowPair, sampleTimes, seededNoise } from './flow';
 import { QueryDiffusionModel } from './model';
 
-/** The codec a config needs; a given codec must match it. */
-function checkCodec(codec: ImageCodec, c: QueryDiffusionConfig): void {
-  const want = `a continuous codec for ${c.generationSize} px images with ${c.codec.patchSize} px tokens of ${c.codec.latentDim} channels`;
-  const problems: string[] = [];
-  if (codec.kind !== 'continuous') problems.push(`kind '${codec.kind}'`);
-  if (codec.imageSize !== c.generationSize) problems.push(`imageSize ${codec.imageSize}`);
-  if (codec.gridSize !== c.generationSize / c.codec.patchSize) problems.push(`gridSize ${codec.gridSize}`);
-  if (codec.latentDim !== c.codec.latentDim) problems.push(`latentDim ${codec.latentDim}`);
-  if (problems.length) throw new RangeError(`query-diffusion needs ${want}; the given codec has ${problems.join(', ')}`);
-}
+const FAMILY = 'query-diffusion';
 
 export class QueryDiffusionAdapter implements Adapter {
-  readonly family = 'query-diffusion' as const;
+  readonly family = FAMILY;
   readonly model: QueryDiffusionModel;
   readonly codec: ImageCodec;
   readonly tokenizer: TextTokenizer;
@@ -50,24 +42,19 @@ export class QueryDiffusionAdapter implements Adapter {
   constructor(readonly config: QueryDiffusionConfig, opts: CreateOptions = {}) {
     const c = config;
     this.tokenizer = opts.tokenizer ?? sceneTokenizer();
+    // llm.vocabSize 0: the text head is sized by the tokenizer.
+    checkTokenizer(FAMILY, this.tokenizer, c.llm.vocabSize || null, 'llm.vocabSize');
     const vocab = c.llm.vocabSize || this.tokenizer.vocabSize;
-    if (this.tokenizer.vocabSize > vocab) {
-      throw new RangeError(`llm.vocabSize ${vocab} is smaller than the tokenizer's vocabulary (${this.tokenizer.vocabSize} tokens)`);
-    }
+    const seed = checkSeed(FAMILY, opts.seed ?? 0);
+    if (opts.codec !== undefined) checkCodec(FAMILY, opts.codec, codecConfig(c));
     const f = { device: opts.device };
-    if (opts.codec) checkCodec(opts.codec, c);
-    if (opts.seed !== undefined && !Number.isInteger(opts.seed)) throw new RangeError(`seed must be an integer, got ${opts.seed}`);
     const codec = opts.codec ?? createCodec(codecConfig(c), f);
     this.codec = codec;
     this.ownsCodec = opts.codec === undefined;
-    this.model = withSeed(opts.seed ?? 0, () => new QueryDiffusionModel(c, vocab, codec, f));
+    this.model = withSeed(seed, () => new QueryDiffusionModel(c, vocab, codec, f));
     for (const p of codec.parameters()) p.requiresGrad = false;
     codec.eval();
-    this.batchFormat = {
-      conditionSize: c.conditionSize, generationSize: c.generationSize,
-      conditionTokens: conditionTokens(c), generationTokens: c.numQueries,
-      normalization: c.normalization, template: c.template,
-    };
+    this.batchFormat = batchFormatOf(c);
     this.normNames = new Set();
     for (const [prefix, m] of this.model.namedModules()) {
       if (m instanceof LayerNorm || m instanceof RMSNorm) for (const [n] of m.namedParameters(prefix)) this.normNames.add(n);
@@ -77,34 +64,16 @@ export class QueryDiffusionAdapter implements Adapter {
   // ---- training ------------------------------------------------------------------------------
 
   forward(batch: TaskBatch): ForwardOutput {
-    const c = this.config;
-    const B = batch.inputIds.shape[0];
-    const s = batch.conditionImages.shape;
-    if (s.length !== 4 || s[0] !== B || s[2] !== c.conditionSize || s[3] !== c.conditionSize) {
-      throw new RangeError(`query-diffusion: conditionImages must be [${B}, 3, ${c.conditionSize}, ${c.conditionSize}], got [${s.join(', ')}] (batchFormat.conditionSize)`);
-    }
-    const G = batch.targetImages === null ? 0 : batch.targetImages.shape[0];
-    if (G > 0) {
-      const t = batch.targetImages!.shape;
-      if (t[2] !== c.generationSize || t[3] !== c.generationSize) {
-        throw new RangeError(`query-diffusion: targetImages must be [G, 3, ${c.generationSize}, ${c.generationSize}], got [${t.join(', ')}] (batchFormat.generationSize)`);
-      }
-    }
+    const G = checkBatch(FAMILY, batch, this.batchFormat).generationRows.length;
     const terms = tidy(() => {
       const m = this.model;
       const hidden = m.hidden({
         ids: batch.inputIds, attentionMask: batch.attentionMask, conditionMask: batch.conditionMask,
         generationMask: batch.generationMask, images: batch.conditionImages, generationRows: G,
       });
-      const L = hidden.shape[1];
-      const D = c.llm.dim;
-      const shifted = shiftTargets(batch.labels, batch.taskIds);
+      const text = answerRows(hidden, batch.labels, batch.taskIds);
       const lm = m.llm.lmHead;
-      const out: LossTerm[] = [{
-        kind: 'linear-cross-entropy', name: 'text',
-        hidden: hidden.narrow(1, 0, L - 1).reshape([-1, D]), weight: lm.weight, bias: lm.bias,
-        targets: shifted.targets, taskIds: shifted.taskIds,
-      }];
+      const out: LossTerm[] = [{ kind: 'linear-cross-entropy', name: 'text', hidden: text.hidden, weight: lm.weight, bias: lm.bias, targets: text.targets, taskIds: text.taskIds }];
       if (G > 0) out.push(this.diffusionTerm(hidden, batch, G));
       return out;
     });
@@ -139,7 +108,7 @@ export class QueryDiffusionAdapter implements Adapter {
   }
 
   trainableParameters(policy: TrainablePolicy = 'post-training'): [string, Tensor][] {
-    if (policy !== 'post-training' && policy !== 'all') throw new RangeError(`unknown trainable policy '${String(policy)}' (expected 'post-training' or 'all')`);
+    checkPolicy(FAMILY, policy);
     const { lmm, transformer } = this.config.freeze;
     const out: [string, Tensor][] = [];
     for (const [n, p] of this.model.namedParameters()) {
@@ -161,7 +130,7 @@ export class QueryDiffusionAdapter implements Adapter {
   // ---- evaluation ----------------------------------------------------------------------------
 
   answer(images: Tensor, questions: string[], opts: AnswerOptions = {}): string[] {
-    this.checkImages(images, 'answer');
+    checkImages(FAMILY, 'answer', images, this.config.conditionSize);
     const m = this.model;
     const feats = noGrad(() => tidy(() => keep(m.conditionFeatures(images))));
     try {
@@ -172,25 +141,17 @@ export class QueryDiffusionAdapter implements Adapter {
   }
 
   generate(images: Tensor, prompt: Exclude<TaskKind, 'understanding'> | { text: string }, opts: GenerateOptions = {}): Tensor {
-    this.checkImages(images, 'generate');
     const c = this.config;
-    const text = typeof prompt === 'string' ? PROMPTS[prompt]?.[0] : prompt?.text;
-    if (typeof text !== 'string') throw new RangeError(`generate: prompt must be 'reconstruction', 'depth', 'segmentation' or { text }, got ${JSON.stringify(prompt)}`);
-    const steps = opts.steps ?? c.sampling.steps;
-    const cfg = opts.cfg ?? c.sampling.cfg;
-    const seed = opts.seed ?? 0;
-    if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`generate: steps must be a positive integer, got ${steps}`);
-    if (!Number.isFinite(cfg) || cfg < 0) throw new RangeError(`generate: cfg must be a finite number >= 0, got ${cfg}`);
+    checkImages(FAMILY, 'generate', images, c.conditionSize);
+    const text = promptText(FAMILY, prompt);
+    // cfg below 1 is allowed here: the velocity is extrapolated either way (cfg 1 = no guidance).
+    const { seed, steps, cfg } = generateOptions(FAMILY, opts, { steps: c.sampling.steps, cfg: c.sampling.cfg, temperature: 0 }, 0);
     const m = this.model;
     const B = images.shape[0];
     const enc = generationPrompt(this.tokenizer, this.batchFormat, text);
     return noGrad(() => tidy(() => {
-      const L = enc.ids.length;
-      const d = { device: images.device };
-      const rep = <T extends ArrayLike<number>>(a: T) => Array.from({ length: B }, () => Array.from(a)).flat();
-      const ids = creation.tensor(BigInt64Array.from(rep(enc.ids), BigInt), { shape: [B, L], ...d });
-      const condMask = creation.tensor(Uint8Array.from(rep(enc.conditionMask)), { shape: [B, L], ...d }).to('bool');
-      const genMask = creation.tensor(Uint8Array.from(rep(enc.generationMask)), { shape: [B, L], ...d }).to('bool');
+      const p = padRows(Array.from({ length: B }, () => enc), this.tokenizer.padId, images.device, 'right');
+      const ids = p.ids, condMask = p.conditionMask, genMask = p.generationMask;
       const hidden = m.hidden({ ids, attentionMask: null, conditionMask: condMask, generationMask: genMask, images, generationRows: B });
       const caption = m.condition(hidden, genMask, B);
       const ctx = m.transformer.context(caption);
@@ -203,15 +164,6 @@ export class QueryDiffusionAdapter implements Adapter {
     }));
   }
 
-  private checkImages(images: Tensor, op: string): void {
-    const c = this.config;
-    if (!(images instanceof Tensor)) throw new RangeError(`${op}: images must be a Tensor [B, 3, ${c.conditionSize}, ${c.conditionSize}]`);
-    const s = images.shape;
-    if (s.length !== 4 || s[1] !== 3 || s[2] !== c.conditionSize || s[3] !== c.conditionSize) {
-      throw new RangeError(`${op}: images must be [B, 3, ${c.conditionSize}, ${c.conditionSize}] (normalised condition images), got [${s.join(', ')}]`);
-    }
-  }
-
   // ---- state ---------------------------------------------------------------------------------
 
   stateDict(): Record<string, Tensor> { return this.model.stateDict(); }
@@ -222,17 +174,5 @@ export class QueryDiffusionAdapter implements Adapter {
   dispose(): void {
     const codecParams = new Set<Tensor>([...this.codec.parameters(), ...this.codec.buffers()]);
     dispose([...this.model.parameters(), ...this.model.buffers()].filter((t) => this.ownsCodec || !codecParams.has(t)));
-  }
-}
-
-/** Runs fn with the global generator seeded (parameter initialisation), restoring its state afterwards. */
-function withSeed<T>(seed: number, fn: () => T): T {
-  const saved = getRngState();
-  try {
-    manualSeed(seed);
-    return fn();
-  } finally {
-    setRngState(saved);
-    saved.dispose();
   }
 }

@@ -7,6 +7,8 @@
 import type { NormalizationName } from '../../data/preprocess';
 import type { CodecConfig } from '../codecs';
 import { NORMALIZATIONS } from '../../data/preprocess';
+import { freezePresets, resolvePreset } from '../common/config';
+import type { BatchFormat } from '../types';
 
 export interface VisionConfig {
   patchSize: number;
@@ -181,55 +183,37 @@ const openuniL512: QueryDiffusionConfig = {
   dit: { numHeads: 70, headDim: 32, numLayers: 20, crossHeads: 20, crossHeadDim: 112, captionChannels: 2304, mlpRatio: 2.5, patchSize: 1, selfAttention: 'linear', positionEmbedding: 'none' },
 };
 
-export const PRESETS: Readonly<Record<string, QueryDiffusionConfig>> = {
+export const PRESETS: Readonly<Record<string, QueryDiffusionConfig>> = freezePresets(JSON.parse(JSON.stringify({
   tiny, mini, small, 'openuni-b-512': openuniB512, 'openuni-l-512': openuniL512,
-};
+})) as Record<string, QueryDiffusionConfig>);
 
 // ---- validation -----------------------------------------------------------------------------
 
 type Overrides = { [K in keyof QueryDiffusionConfig]?: QueryDiffusionConfig[K] extends object ? Partial<QueryDiffusionConfig[K]> : QueryDiffusionConfig[K] };
 
-const GROUPS = ['vision', 'llm', 'connector', 'dit', 'codec', 'flow', 'sampling', 'freeze'] as const;
-
-function clone(c: QueryDiffusionConfig): QueryDiffusionConfig {
-  return JSON.parse(JSON.stringify(c)) as QueryDiffusionConfig;
-}
-
-/** A preset with `overrides` merged in (one level deep for the field groups), validated. */
 /** The continuous autoencoder whose latents the DiT decodes. */
 export function codecConfig(c: QueryDiffusionConfig): CodecConfig {
   return { kind: 'continuous', imageSize: c.generationSize, patchSize: c.codec.patchSize, latentDim: c.codec.latentDim };
 }
 
+/** A preset with `overrides` merged in (one level deep for the field groups); a RangeError names every bad field. */
 export function resolveConfig(preset: string, overrides: Overrides | Partial<QueryDiffusionConfig> = {}): QueryDiffusionConfig {
-  const base = PRESETS[preset];
-  if (base === undefined) throw new RangeError(`unknown query-diffusion preset '${preset}' (expected ${Object.keys(PRESETS).join(', ')})`);
-  if (overrides === null || typeof overrides !== 'object') throw new RangeError(`query-diffusion overrides must be an object, got ${String(overrides)}`);
-  const out = clone(base) as unknown as Record<string, unknown>;
-  const problems: string[] = [];
-  for (const [k, v] of Object.entries(overrides)) {
-    if (!(k in out)) { problems.push(`${k}: unknown field`); continue; }
-    if ((GROUPS as readonly string[]).includes(k)) {
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) { problems.push(`${k}: must be an object of fields, got ${JSON.stringify(v)}`); continue; }
-      const group = out[k] as Record<string, unknown>;
-      for (const [g, gv] of Object.entries(v as Record<string, unknown>)) {
-        if (!(g in group)) problems.push(`${k}.${g}: unknown field`);
-        else group[g] = gv;
-      }
-    } else {
-      out[k] = v;
-    }
-  }
-  const c = out as unknown as QueryDiffusionConfig;
-  problems.push(...validate(c));
-  if (problems.length > 0) throw new RangeError(`invalid query-diffusion config (preset '${preset}'): ${problems.join('; ')}`);
-  return c;
+  return resolvePreset('query-diffusion', PRESETS, preset, overrides, configProblems);
+}
+
+/** What the data pipeline must produce: the condition image's tokens after pixel shuffle, one position per query. */
+export function batchFormatOf(c: QueryDiffusionConfig): BatchFormat {
+  return {
+    conditionSize: c.conditionSize, generationSize: c.generationSize,
+    conditionTokens: conditionTokens(c), generationTokens: c.numQueries,
+    normalization: c.normalization, template: c.template,
+  };
 }
 
 const posInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v > 0;
 
-/** Every problem of a config, each naming its field. */
-export function validate(c: QueryDiffusionConfig): string[] {
+/** Every problem of a config, each naming its field (empty when valid). */
+export function configProblems(c: QueryDiffusionConfig): string[] {
   const p: string[] = [];
   const int = (name: string, v: unknown) => { if (!posInt(v)) p.push(`${name}: must be a positive integer, got ${JSON.stringify(v)}`); };
   const num = (name: string, v: unknown, lo: number, hi: number) => {

@@ -1,15 +1,12 @@
 // Sizes of a query-diffusion model computed from its config alone, so a published-size preset
 // (openuni-b-512: about 1.5 B parameters) can be described without allocating it.
-import { conditionTokens, type QueryDiffusionConfig } from './config';
+import { sceneTokenizer } from '../../data/tokenizer/scene-vocabulary';
+import type { ModelDescription } from '../types';
+import { batchFormatOf, type QueryDiffusionConfig } from './config';
 
-export interface ModelDescription {
-  /** Parameters per top-level part, by its name in the state dict. */
-  parameters: { 'lmm.vision_model': number; 'lmm.mlp1': number; 'lmm.language_model': number; meta_queries: number; connector: number; projector: number; transformer: number; vae: number };
-  total: number;
-  /** Parameters 'post-training' updates (all but the codec, less the parts `freeze` names). */
-  trainable: number;
-  conditionTokens: number;
-  generationTokens: number;
+/** Parts: lmm.vision_model, lmm.mlp1, lmm.language_model, meta_queries, connector, projector, transformer, vae. */
+export interface QueryDiffusionDescription extends ModelDescription {
+  /** Side of the codec's latent grid the DiT denoises. */
   latentGrid: number;
   latentDim: number;
 }
@@ -20,7 +17,11 @@ const layerNorm = (d: number) => 2 * d;
 /** A pre-norm ViT / connector block (LayerNorms, q/k/v/out with bias, fc1/fc2). */
 const vitBlock = (d: number, h: number) => 2 * layerNorm(d) + 4 * linear(d, d) + linear(d, h) + linear(h, d);
 
-export function describeModel(c: QueryDiffusionConfig, vocabSize = c.llm.vocabSize): ModelDescription {
+/**
+ * trainable: all but the codec, less the parts `freeze` names. llm.vocabSize 0 (the tokenizer's)
+ * counts `vocabSize` rows (default: the scene tokenizer's).
+ */
+export function describe(c: QueryDiffusionConfig, vocabSize = c.llm.vocabSize || sceneTokenizer().vocabSize): QueryDiffusionDescription {
   const v = c.vision, l = c.llm, k = c.connector, d = c.dit;
   const patches = (c.conditionSize / v.patchSize) ** 2;
   const vision = linear(3 * v.patchSize * v.patchSize, v.dim) + patches * v.dim + v.numLayers * vitBlock(v.dim, v.hiddenDim) + layerNorm(v.dim);
@@ -45,5 +46,5 @@ export function describeModel(c: QueryDiffusionConfig, vocabSize = c.llm.vocabSi
   const parameters = { 'lmm.vision_model': vision, 'lmm.mlp1': mlp1, 'lmm.language_model': llm, meta_queries: queries, connector, projector, transformer, vae };
   const total = Object.values(parameters).reduce((a, b) => a + b, 0);
   const trainable = total - vae - (c.freeze.lmm ? vision + mlp1 + llm : 0) - (c.freeze.transformer ? transformer : 0);
-  return { parameters, total, trainable, conditionTokens: conditionTokens(c), generationTokens: c.numQueries, latentGrid: c.generationSize / c.codec.patchSize, latentDim: C };
+  return { parameters, total, trainable, batchFormat: batchFormatOf(c), latentGrid: c.generationSize / c.codec.patchSize, latentDim: C };
 }

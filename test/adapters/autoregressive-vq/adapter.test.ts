@@ -58,7 +58,7 @@ describe('config', () => {
     const continuous = createCodec({ kind: 'continuous', imageSize: 64, patchSize: 8, latentDim: 4 });
     try {
       expect(() => tinyAdapter({}, { codec: wrong })).toThrow(/codebookSize: codec 128, config 256.*set these config fields/);
-      expect(() => tinyAdapter({}, { codec: continuous })).toThrow(/needs a discrete codec \(kind 'vq'\), got kind 'continuous'/);
+      expect(() => tinyAdapter({}, { codec: continuous })).toThrow(/needs a codec of kind 'vq', got kind 'continuous'/);
     } finally { wrong.dispose(); continuous.dispose(); }
   });
 
@@ -282,7 +282,7 @@ describe('forward', () => {
     const other = tinyAdapter({ codecPatchSize: 16 }); // 16 generated tokens instead of 64
     const batch = await batchOf(other, 'depth');
     try {
-      expect(() => a.forward(batch)).toThrow(/marks 128 generated-image positions for 8 targets, expected 8 × 64 \(build the batcher with generationTokens: 64/);
+      expect(() => a.forward(batch)).toThrow(/row 0 has 16 generated-image positions, expected 64 \(build the batcher with generationTokens: 64\)/);
     } finally { data.disposeBatch(batch); a.dispose(); other.dispose(); }
   });
 });
@@ -329,8 +329,8 @@ describe('generate', () => {
     expect(() => a.generate(images, 'painting' as never)).toThrow(/unknown task 'painting'/);
     const small = torch.zeros([1, 3, 32, 32]);
     try {
-      expect(() => a.generate(small, 'depth')).toThrow(/expected condition images \[B, 3, 64, 64\].*got \[1, 3, 32, 32\]/);
-      expect(() => a.answer(small, ['?'])).toThrow(/expected condition images \[B, 3, 64, 64\]/);
+      expect(() => a.generate(small, 'depth')).toThrow(/generate: images must be \[B, 3, 64, 64\].*got \[1, 3, 32, 32\]/);
+      expect(() => a.answer(small, ['?'])).toThrow(/answer: images must be \[B, 3, 64, 64\]/);
     } finally { small.dispose(); }
     expect(() => a.answer(images, ['one question'])).toThrow(/3 images but 1 questions/);
   });

@@ -2,7 +2,7 @@
 // few AdamW steps.
 import { data, torch, type Tensor } from '../../../lib';
 import { adapterLoss } from '../../../lib/adapters/loss';
-import { create, resolveConfig, type AutoregressiveVQAdapter, type AutoregressiveVQConfig } from '../../../lib/adapters/autoregressive-vq';
+import { definition, resolveConfig, type AutoregressiveVQAdapter, type AutoregressiveVQConfig } from '../../../lib/adapters/autoregressive-vq';
 import type { ImageCodec } from '../../../lib/adapters/codecs/types';
 import { AdamW } from '../../../lib/optim/adamw';
 
@@ -13,7 +13,7 @@ torch.setNumThreads(1);
 export type Task = data.TaskKind | 'mixed';
 
 export function tinyAdapter(overrides: Partial<AutoregressiveVQConfig> = {}, o: { seed?: number; codec?: ImageCodec } = {}): AutoregressiveVQAdapter {
-  return create(resolveConfig('tiny', overrides), { seed: o.seed ?? 0, codec: o.codec });
+  return definition.create(resolveConfig('tiny', overrides), { seed: o.seed ?? 0, codec: o.codec }) as AutoregressiveVQAdapter;
 }
 
 /** Scene records with only their first question (so every row's answer is known). */

@@ -31,7 +31,7 @@ describe('config', () => {
     expect(() => resolveConfig('tiny', { maskRatioMin: 1.5 })).toThrow(/maskRatioMin must be a number in \(0, 1\]/);
     expect(() => resolveConfig('tiny', { sampler: 'euler' as never })).toThrow(/sampler must be 'ddpm' or 'ddim'/);
     expect(() => resolveConfig('tiny', { numLayers: 0, cfg: 0.5, bufferSize: -1 })).toThrow(/numLayers must be an integer >= 1.*bufferSize must be an integer >= 0.*cfg must be a number in \[1, 100\]/);
-    expect(() => resolveConfig('tiny', { nLayers: 2 } as never)).toThrow(/unknown field nLayers/);
+    expect(() => resolveConfig('tiny', { nLayers: 2 } as never)).toThrow(/unknown field 'nLayers'/);
     expect(() => resolveConfig('tiny', { samplingSteps: 2000 })).toThrow(/samplingSteps 2000 must be <= numTimesteps 1000/);
     expect(() => definition.create({ ...definition.presets.tiny, hiddenSize: 63 })).toThrow(RangeError);
     expect(() => adapters.create('mar-diffusion', 'tiny', { imageSize: 60 })).toThrow(/patchSize 8 must divide imageSize 60/);
@@ -41,8 +41,8 @@ describe('config', () => {
     const vq = codecs.createCodec({ kind: 'vq', imageSize: 64, patchSize: 8, codebookSize: 16 });
     const small = codecs.createCodec({ kind: 'continuous', imageSize: 64, patchSize: 8, latentDim: 8 });
     try {
-      expect(() => definition.create(resolveConfig('tiny'), { codec: vq })).toThrow(/needs a continuous codec/);
-      expect(() => definition.create(resolveConfig('tiny'), { codec: small })).toThrow(/latentDim 8 \(config 16\)/);
+      expect(() => definition.create(resolveConfig('tiny'), { codec: vq })).toThrow(/needs a codec of kind 'continuous', got kind 'vq'/);
+      expect(() => definition.create(resolveConfig('tiny'), { codec: small })).toThrow(/latentDim: codec 8, config 16/);
       expect(() => definition.create(resolveConfig('tiny', { vocabSize: 50 }))).toThrow(/vocabSize 50 is smaller than the tokenizer's 112 tokens/);
     } finally {
       vq.dispose();
@@ -58,9 +58,12 @@ describe('parameter layout', () => {
       const named = ad.model.namedParameters().map(([n, p]) => `${n} [${p.shape.join(', ')}]`);
       expect(named).toMatchSnapshot();
       const own = new Map(ad.model.namedParameters().filter(([n]) => !n.startsWith('vae.')).map(([n, p]) => [n, p.shape]));
-      const described = new Map(describeModel(ad.config).parameters);
-      expect(described).toEqual(own);
-      expect(describeModel(ad.config).counts.total).toBe(ad.model.numParameters() - ad.codec.numParameters());
+      const d = describeModel(ad.config);
+      expect(new Map(d.shapes)).toEqual(own);
+      expect(d.total).toBe(ad.model.numParameters());
+      expect(d.parameters.vae).toBe(ad.codec.numParameters());
+      expect(d.trainable).toBe(ad.trainableParameters().reduce((s, [, p]) => s + p.numel, 0));
+      expect(d.batchFormat).toEqual(ad.batchFormat);
     } finally {
       ad.dispose();
     }
@@ -68,7 +71,7 @@ describe('parameter layout', () => {
 
   test('harmon-1.5b is described without allocating: Qwen2.5-1.5B and MAR-H sizes', () => {
     const d = describeModel(definition.presets['harmon-1.5b']);
-    const shape = new Map(d.parameters);
+    const shape = new Map(d.shapes);
     expect(shape.get('llm.model.embed_tokens.weight')).toEqual([151936, 1536]);
     expect(shape.get('llm.model.layers.27.self_attn.k_proj.weight')).toEqual([256, 1536]);
     expect(shape.has('llm.lm_head.weight')).toBe(false); // tied to embed_tokens, as Qwen2.5-1.5B
@@ -82,9 +85,9 @@ describe('parameter layout', () => {
     expect(shape.get('proj_in.0.weight')).toEqual([1536, 1280]);
     expect(shape.get('proj_out.2.weight')).toEqual([1280, 1536]);
     // Qwen2.5-1.5B has 1,543,714,304 parameters, 28 × (1536 + 256 + 256) of them q/k/v biases.
-    expect(d.counts.llm + 28 * (1536 + 256 + 256)).toBe(1543714304);
+    expect(d.parameters.llm + 28 * (1536 + 256 + 256)).toBe(1543714304);
     // MAR-H (MAR paper, Table: 943M with its diffusion head).
-    expect(Math.abs(d.counts.mar + d.counts['mar.diffloss'] - 943e6) / 943e6).toBeLessThan(0.005);
+    expect(Math.abs(d.parameters.mar + d.parameters['mar.diffloss'] - 943e6) / 943e6).toBeLessThan(0.005);
   });
 });
 
@@ -236,12 +239,12 @@ describe('the tiny adapter', () => {
   test('bad inputs give clear errors', () => {
     const small = torch.zeros([1, 3, 32, 32]);
     try {
-      expect(() => ad.generate(small, 'depth')).toThrow(/images must be a tensor \[B, 3, 64, 64\]/);
-      expect(() => ad.answer(small, ['?'])).toThrow(/images must be a tensor \[B, 3, 64, 64\]/);
+      expect(() => ad.generate(small, 'depth')).toThrow(/generate: images must be \[B, 3, 64, 64\]/);
+      expect(() => ad.answer(small, ['?'])).toThrow(/answer: images must be \[B, 3, 64, 64\]/);
       const img = mixed.conditionImages.narrow(0, 0, 1);
       expect(() => ad.generate(img, 'depth', { steps: 0 })).toThrow(/steps must be a positive integer/);
       expect(() => ad.generate(img, 'depth', { cfg: 0.5 })).toThrow(/cfg must be a finite number >= 1/);
-      expect(() => ad.generate(img, 'understanding' as never)).toThrow(/prompt must be reconstruction, depth, segmentation or \{ text \}/);
+      expect(() => ad.generate(img, 'understanding' as never)).toThrow(/'understanding' is not a generation task/);
       expect(() => ad.answer(img, ['a', 'b'])).toThrow(/1 images but 2 questions/);
       expect(() => ad.forward({ ...mixed, conditionImages: torch.zeros([8, 3, 32, 32]) })).toThrow(/conditionImages must be \[8, 3, 64, 64\]/);
     } finally {

@@ -5,7 +5,7 @@
 import { adapterLoss } from '../../../lib/adapters/loss';
 import { createCodec } from '../../../lib/adapters/codecs';
 import type { ImageCodec } from '../../../lib/adapters/codecs/types';
-import { definition, describeModel, eulerSample, linearAttention, pixelShuffle, seededNoise, timestepFeatures, type QueryDiffusionAdapter, type QueryDiffusionConfig } from '../../../lib/adapters/query-diffusion';
+import { definition, describe as describeModel, eulerSample, linearAttention, pixelShuffle, seededNoise, timestepFeatures, type QueryDiffusionAdapter, type QueryDiffusionConfig } from '../../../lib/adapters/query-diffusion';
 import { disposeBatch, type TaskBatch, WordTokenizer } from '../../../lib/data';
 import { torch, type Tensor } from '../../../lib/torch';
 import { fitTinyCodec, sceneBatch, tinyAdapter } from './helpers';
@@ -29,8 +29,8 @@ describe('configuration', () => {
     for (const p of Object.keys(definition.presets)) expect(() => definition.resolveConfig(p)).not.toThrow();
     const c = definition.resolveConfig('openuni-b-512');
     const d = describeModel(c);
-    expect(d.conditionTokens).toBe(256); // 448 px / 14 = 32 patches per side, pixel shuffle 0.5
-    expect(d.generationTokens).toBe(256);
+    expect(d.batchFormat.conditionTokens).toBe(256); // 448 px / 14 = 32 patches per side, pixel shuffle 0.5
+    expect(d.batchFormat.generationTokens).toBe(256);
     expect([d.latentGrid, d.latentDim]).toEqual([16, 32]); // DC-AE f32c32 at 512 px
     expect(c.dit.numHeads * c.dit.headDim).toBe(1152);
     // Sizes from the public configs: InternVL3-1B ≈ 0.94 B, SANA-0.6B ≈ 0.59 B.
@@ -53,9 +53,9 @@ describe('configuration', () => {
     expect(() => definition.resolveConfig('huge')).toThrow(/unknown query-diffusion preset 'huge'.*tiny/);
     expect(bad({ numQueries: 0 })).toThrow(RangeError);
     expect(bad({ numQueries: 0 })).toThrow(/numQueries: must be a positive integer/);
-    expect(bad({ bogus: 1 })).toThrow(/bogus: unknown field/);
-    expect(bad({ dit: { depth: 3 } })).toThrow(/dit\.depth: unknown field/);
-    expect(bad({ dit: 4 })).toThrow(/dit: must be an object/);
+    expect(bad({ bogus: 1 })).toThrow(/unknown field 'bogus'/);
+    expect(bad({ dit: { depth: 3 } })).toThrow(/unknown field 'dit\.depth'/);
+    expect(bad({ dit: 4 })).toThrow(/dit must be an object of fields/);
     expect(bad({ vision: { pixelShuffle: 3 } })).toThrow(/vision\.pixelShuffle: 3 must divide the 8 patches per side/);
     expect(bad({ codec: { patchSize: 6 } })).toThrow(/codec\.patchSize: 6 must divide generationSize 64/);
     expect(bad({ dit: { patchSize: 3 } })).toThrow(/dit\.patchSize: 3 must divide the latent grid side 8/);
@@ -71,13 +71,13 @@ describe('configuration', () => {
   test('a codec that does not fit the config, or a vocabulary too small, is refused', () => {
     const c = definition.resolveConfig('tiny');
     const vq = createCodec({ kind: 'vq', imageSize: 64, patchSize: 8, codebookSize: 16 });
-    expect(() => definition.create(c, { codec: vq })).toThrow(/continuous codec.*kind 'vq'/);
+    expect(() => definition.create(c, { codec: vq })).toThrow(/codec of kind 'continuous', got kind 'vq'/);
     const thin = createCodec({ kind: 'continuous', imageSize: 64, patchSize: 8, latentDim: 8 });
-    expect(() => definition.create(c, { codec: thin })).toThrow(/latentDim 8/);
+    expect(() => definition.create(c, { codec: thin })).toThrow(/latentDim: codec 8, config 16/);
     vq.dispose(); thin.dispose();
     const tok = WordTokenizer.fromCorpus(['a b c d e f g h i j k l m n o p q r s t u v w x y z']);
     expect(() => definition.create(definition.resolveConfig('tiny', { llm: { vocabSize: 8 } } as Partial<QueryDiffusionConfig>), { codec, tokenizer: tok }))
-      .toThrow(/llm\.vocabSize 8 is smaller than the tokenizer's vocabulary/);
+      .toThrow(/llm\.vocabSize 8 is smaller than the tokenizer's 35 tokens/);
   });
 });
 
@@ -235,7 +235,7 @@ describe('generate and answer', () => {
 
   test('bad generate / answer inputs give clear errors', () => {
     const imgs = mixed.conditionImages.narrow(0, 0, 1);
-    expect(() => a.generate(imgs, 'understanding' as 'depth')).toThrow(/prompt must be 'reconstruction', 'depth', 'segmentation' or \{ text \}/);
+    expect(() => a.generate(imgs, 'understanding' as 'depth')).toThrow(/'understanding' is not a generation task/);
     expect(() => a.generate(imgs, 'depth', { steps: 0 })).toThrow(/steps must be a positive integer/);
     expect(() => a.generate(imgs, 'depth', { cfg: Number.NaN })).toThrow(/cfg must be a finite number/);
     const small = torch.zeros([1, 3, 32, 32]);
