@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { checkFamily, codecConfig } from '../adapters/registry';
 import { FAMILIES, type Family } from '../adapters/types';
-import { type Arm, checkExperimentOut, MAIN_ARMS, PAPER_ARMS, prepareCodec, runExperiment } from '../unimrg/experiment';
+import { type Arm, checkExperimentOut, DEFAULT_TRAIN_SCENES, MAIN_ARMS, PAPER_ARMS, prepareCodec, runExperiment } from '../unimrg/experiment';
 import { publishedContext } from '../unimrg/published-results';
 import { writeReport } from '../unimrg/report';
 import { makeDirs } from '../io/dirs';
@@ -40,12 +40,13 @@ export function addExperimentCommands(cli: Command): void {
     .option('--base-steps <n>', 'pre-train the base from scratch for n steps instead of using the shipped one')
     .option('--arms <set>', 'paper (all five arms) | main (understanding only and all four)', 'paper')
     .option('--lr <x>', "peak learning rate of the post-training (default: the preset's)")
+    .option('--train-scenes <n>', 'post-training scenes every arm draws from (the data-size study)', String(DEFAULT_TRAIN_SCENES))
     .option('--eval-count <n>', 'scenes per split for understanding', '100')
     .option('-o, --out <dir>', 'output directory', 'runs/experiment')
     .option('--progress <kind>', 'bar | lines | none')
     .option('--batch-mode <mode>', 'per-task (the published protocol: one micro-batch of every trained task per step) | mixed | interleave (equal compute)', 'per-task')
     .option('--overwrite', 'replace the runs of an earlier experiment in the output directory')
-    .action(async (f: { family: string; seeds: string; steps: string; arms: string; lr?: string; base?: string; baseSteps?: string; evalCount: string; out: string; progress?: string; batchMode?: string; overwrite?: boolean }) => {
+    .action(async (f: { family: string; seeds: string; steps: string; arms: string; lr?: string; base?: string; baseSteps?: string; trainScenes: string; evalCount: string; out: string; progress?: string; batchMode?: string; overwrite?: boolean }) => {
       const families = f.family === 'all' ? [...FAMILIES] : [asUsage(() => checkFamily(f.family))];
       const seeds = f.seeds.split(',').map((s) => numberFlag('seeds', s, { integer: true, min: 0 })!);
       const steps = numberFlag('steps', f.steps, { integer: true, min: 1 })!;
@@ -53,6 +54,7 @@ export function addExperimentCommands(cli: Command): void {
       const base = f.base === undefined ? undefined : path.resolve(f.base);
       if (base !== undefined && !fs.existsSync(base)) throw new UsageError(`--base: ${base} does not exist`);
       const evalCount = numberFlag('eval-count', f.evalCount, { integer: true, min: 1 })!;
+      const trainScenes = numberFlag('train-scenes', f.trainScenes, { integer: true, min: 1 })!;
       const lr = numberFlag('lr', f.lr, { min: 0 });
       if (lr === 0) throw new UsageError('--lr must be > 0');
       const arms = ARM_SETS[f.arms] ?? (() => { throw new UsageError(`--arms must be paper or main, got '${f.arms}'`); })();
@@ -64,9 +66,9 @@ export function addExperimentCommands(cli: Command): void {
       }
       for (const family of families) {
         const out = path.resolve(f.out, family);
-        const options = { family, out, arms, seeds, steps, base, baseSteps, evalCount, generationCount: 8, progress, batchMode, overwrite: f.overwrite, train: lr === undefined ? undefined : { optim: { lr } } };
+        const options = { family, out, arms, seeds, steps, base, baseSteps, count: trainScenes, evalCount, generationCount: 8, progress, batchMode, overwrite: f.overwrite, train: lr === undefined ? undefined : { optim: { lr } } };
         const r = await runExperiment(options);
-        const command = `unimrg experiment --family ${family} --seeds ${seeds.join(',')} --arms ${f.arms} --steps ${steps}${lr === undefined ? '' : ` --lr ${lr}`}${base === undefined ? '' : ` --base ${f.base}`}${baseSteps === undefined ? '' : ` --base-steps ${baseSteps}`} --eval-count ${evalCount} --batch-mode ${batchMode}`;
+        const command = `unimrg experiment --family ${family} --seeds ${seeds.join(',')} --arms ${f.arms} --steps ${steps}${lr === undefined ? '' : ` --lr ${lr}`}${base === undefined ? '' : ` --base ${f.base}`}${baseSteps === undefined ? '' : ` --base-steps ${baseSteps}`}${trainScenes === DEFAULT_TRAIN_SCENES ? '' : ` --train-scenes ${trainScenes}`} --eval-count ${evalCount} --batch-mode ${batchMode}`;
         console.log(`report: ${await writeReport(out, r, { title: `UniMRG at small scale: ${family}`, command })}`);
       }
     });

@@ -78,10 +78,15 @@ export interface ArmResult {
   seconds: number;
 }
 
+/** Post-training scenes of an experiment unless `count` says otherwise. */
+export const DEFAULT_TRAIN_SCENES = 4000;
+
 export interface ExperimentResult {
   family: Family;
   /** How every run was batched (absent in results written before it was recorded). */
   batchMode?: BatchMode;
+  /** Post-training scenes every arm draws from (absent in results written before it was recorded). */
+  trainScenes?: number;
   base: string;
   baseEval: EvalResult;
   arms: ArmResult[];
@@ -146,7 +151,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     family: o.family, preset, seed,
     batch: { size: o.batchSize ?? 8, mode: batchMode },
     // (after the spread: its data fields join the scene count instead of replacing it)
-    data: { count: o.count ?? 4000, maxTurns: o.maxTurns ?? 1, ...(o.train?.data ?? {}) },
+    data: { count: o.count ?? DEFAULT_TRAIN_SCENES, maxTurns: o.maxTurns ?? 1, ...(o.train?.data ?? {}) },
   } as TrainConfigInput);
   const evalOpts = { count: o.evalCount ?? 50, generationCount: o.generationCount ?? 8 };
 
@@ -180,7 +185,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       fs.writeFileSync(path.join(runDir, 'eval.json'), `${JSON.stringify(ev, null, 2)}\n`);
     }
   }
-  const result: ExperimentResult = { family: o.family, batchMode, base, baseEval, arms, seconds: (performance.now() - t0) / 1000 };
+  const result: ExperimentResult = { family: o.family, batchMode, trainScenes: (common(0).data as { count: number }).count, base, baseEval, arms, seconds: (performance.now() - t0) / 1000 };
   fs.writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(result, (k, v) => (k === 'metrics' ? undefined : v), 2)}\n`);
   return result;
 }

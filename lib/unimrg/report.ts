@@ -154,7 +154,7 @@ export async function writeReport(dir: string, r: ExperimentResult, o: { title?:
   const md = [
     `# ${o.title ?? `UniMRG experiment: ${r.family}`}`, '',
     o.command ? `Produced by \`${o.command}\` in ${(r.seconds / 60).toFixed(1)} min.` : `Took ${(r.seconds / 60).toFixed(1)} min.`, '',
-    `Every arm starts from the same base model (${baseDescription(dir, r.base)}) and trains the same number of steps with the same batch size; only the tasks differ. ${protocolSentence(r.batchMode)} Seeds: ${[...new Set(r.arms.map((a) => a.seed))].join(', ')}${r.arms.length > 0 && new Set(r.arms.map((a) => a.seed)).size > 1 ? ' (mean ± sample std)' : ''}.`, '',
+    `Every arm starts from the same base model (${baseDescription(dir, r.base)}) and trains the same number of steps with the same batch size${r.trainScenes === undefined ? '' : `, drawing from the same ${r.trainScenes} post-training scenes`}; only the tasks differ. ${protocolSentence(r.batchMode)} Seeds: ${[...new Set(r.arms.map((a) => a.seed))].join(', ')}${r.arms.length > 0 && new Set(r.arms.map((a) => a.seed)).size > 1 ? ' (mean ± sample std)' : ''}.`, '',
     resultTables(r),
     ...(o.context ?? []),
     '## Plots', '',

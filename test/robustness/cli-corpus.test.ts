@@ -108,6 +108,7 @@ const rows: Row[] = [
   ['experiment --lr 0', () => ['experiment', '--lr', '0'], 2, /--lr must be > 0/],
   ['experiment --base missing', () => ['experiment', '--base', at('nowhere')], 2, /--base: .*nowhere does not exist/],
   ['experiment --base-steps 0', () => ['experiment', '--base-steps', '0'], 2, /--base-steps must be an integer >= 1/],
+  ['experiment --train-scenes 0', () => ['experiment', '--train-scenes', '0'], 2, /--train-scenes must be an integer >= 1, got '0'/],
   ['quickstart --family gpt', () => ['quickstart', '--family', 'gpt'], 2, /unknown adapter family 'gpt'/],
   ['quickstart over an earlier one', () => ['quickstart', '-o', at('experiment', 'autoregressive-vq')], 2, /already holds runs of an experiment/],
   // launch / label / unknown

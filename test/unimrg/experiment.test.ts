@@ -37,6 +37,8 @@ describe('experiment and report', () => {
       expect(JSON.parse(fs.readFileSync(path.join(a.runDir, 'config.json'), 'utf8')).base).toBe(r.base);
       // one question per understanding sample, as evaluation asks (ExperimentOptions.maxTurns)
       expect(JSON.parse(fs.readFileSync(path.join(a.runDir, 'config.json'), 'utf8')).data.maxTurns).toBe(1);
+      // every arm draws from the same post-training scenes (the data-size study sets how many)
+      expect(JSON.parse(fs.readFileSync(path.join(a.runDir, 'config.json'), 'utf8')).data.count).toBe(32);
     }
     // understanding only never samples a generation task; UniMRG does
     expect(r.arms[0].metrics.every((m) => m.tasks.depth === null && m.tasks.segmentation === null && m.tasks.reconstruction === null)).toBe(true);
@@ -51,6 +53,8 @@ describe('experiment and report', () => {
     const report = await writeReport(out, r, { command: 'test' });
     const md = fs.readFileSync(report, 'utf8');
     expect(md).toMatch(/^# /);
+    expect(r.trainScenes).toBe(32);
+    expect(md).toContain('drawing from the same 32 post-training scenes');
     expect(md).toContain('| model | val accuracy | test accuracy | compositional accuracy | val macro |');
     expect(md).toContain('| UniMRG (all four) |');
     expect(md).toContain('| understanding only |');
