@@ -7,7 +7,7 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
-#include "dispatch.h"
+#include "js_tensors.h"
 #include "errors.h"
 #include "state.h"
 

@@ -4,67 +4,46 @@
 #include <torch/csrc/autograd/variable.h>
 
 #include "errors.h"
+#include "js_tensors.h"
 #include "state.h"
 
 namespace unimrg {
 namespace {
 
-const at::Tensor& tensor_at(const Napi::Value& v) {
-  if (!v.IsNumber()) throw UserError("", "expected a tensor handle");
-  return state().tensors.get(v.As<Napi::Number>().Int64Value());
-}
-
-std::vector<at::Tensor> tensor_list(const Napi::Value& v, bool allow_null) {
-  std::vector<at::Tensor> out;
-  if (v.IsUndefined() || v.IsNull()) return out;
-  Napi::Array a = v.As<Napi::Array>();
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Value e = a.Get(i);
-    if (allow_null && (e.IsNull() || e.IsUndefined())) out.emplace_back();
-    else out.push_back(tensor_at(e));
-  }
-  return out;
-}
-
-Napi::Value handle_or_null(Napi::Env env, const at::Tensor& t) {
-  if (!t.defined()) return env.Null();
-  return Napi::Number::New(env, state().tensors.put(env, t));
-}
-
 Napi::Value requires_grad(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "requiresGrad", [&]() -> Napi::Value {
-    return Napi::Boolean::New(info.Env(), tensor_at(info[0]).requires_grad());
+    return Napi::Boolean::New(info.Env(), tensor_arg(info[0]).requires_grad());
   });
 }
 
 Napi::Value set_requires_grad(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "requiresGrad", [&]() -> Napi::Value {
-    at::Tensor t = tensor_at(info[0]);
+    at::Tensor t = tensor_arg(info[0]);
     t.set_requires_grad(info[1].As<Napi::Boolean>());
     return info.Env().Undefined();
   });
 }
 
 Napi::Value grad(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), "grad", [&]() -> Napi::Value { return handle_or_null(info.Env(), tensor_at(info[0]).grad()); });
+  return guarded(info.Env(), "grad", [&]() -> Napi::Value { return new_handle_or_null(info.Env(), tensor_arg(info[0]).grad()); });
 }
 
 Napi::Value set_grad(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "grad", [&]() -> Napi::Value {
-    at::Tensor t = tensor_at(info[0]);
+    at::Tensor t = tensor_arg(info[0]);
     if (info[1].IsNull() || info[1].IsUndefined()) t.mutable_grad().reset();
-    else t.mutable_grad() = tensor_at(info[1]);
+    else t.mutable_grad() = tensor_arg(info[1]);
     return info.Env().Undefined();
   });
 }
 
 Napi::Value is_leaf(const Napi::CallbackInfo& info) {
-  return guarded(info.Env(), "isLeaf", [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), tensor_at(info[0]).is_leaf()); });
+  return guarded(info.Env(), "isLeaf", [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), tensor_arg(info[0]).is_leaf()); });
 }
 
 Napi::Value grad_fn(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "gradFn", [&]() -> Napi::Value {
-    const auto& fn = tensor_at(info[0]).grad_fn();
+    const auto& fn = tensor_arg(info[0]).grad_fn();
     if (!fn) return info.Env().Null();
     std::string name = fn->name();  // torch::autograd::generated::AddBackward0 -> AddBackward0
     size_t colon = name.rfind("::");
@@ -74,7 +53,7 @@ Napi::Value grad_fn(const Napi::CallbackInfo& info) {
 
 Napi::Value retain_grad(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "retainGrad", [&]() -> Napi::Value {
-    tensor_at(info[0]).retain_grad();
+    tensor_arg(info[0]).retain_grad();
     return info.Env().Undefined();
   });
 }
@@ -82,8 +61,8 @@ Napi::Value retain_grad(const Napi::CallbackInfo& info) {
 // backward(outputs[], grads[] | null, retainGraph, createGraph)
 Napi::Value backward(const Napi::CallbackInfo& info) {
   return guarded(info.Env(), "backward", [&]() -> Napi::Value {
-    std::vector<at::Tensor> outputs = tensor_list(info[0], false);
-    std::vector<at::Tensor> grads = tensor_list(info[1], true);
+    std::vector<at::Tensor> outputs = tensor_list_arg(info[0], false);
+    std::vector<at::Tensor> grads = tensor_list_arg(info[1], true);
     bool create = info[3].ToBoolean();
     c10::optional<bool> retain;
     if (info[2].IsBoolean()) retain = info[2].As<Napi::Boolean>().Value();
@@ -107,16 +86,16 @@ Napi::Value backward(const Napi::CallbackInfo& info) {
 Napi::Value autograd_grad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "autograd.grad", [&]() -> Napi::Value {
-    std::vector<at::Tensor> outputs = tensor_list(info[0], false);
-    std::vector<at::Tensor> inputs = tensor_list(info[1], false);
-    std::vector<at::Tensor> grad_outputs = tensor_list(info[2], true);
+    std::vector<at::Tensor> outputs = tensor_list_arg(info[0], false);
+    std::vector<at::Tensor> inputs = tensor_list_arg(info[1], false);
+    std::vector<at::Tensor> grad_outputs = tensor_list_arg(info[2], true);
     c10::optional<bool> retain;
     if (info[3].IsBoolean()) retain = info[3].As<Napi::Boolean>().Value();
     bool create = info[4].ToBoolean();
     bool allow_unused = info[5].ToBoolean();
     auto grads = torch::autograd::grad(outputs, inputs, grad_outputs, retain, create, allow_unused);
     Napi::Array out = Napi::Array::New(env, grads.size());
-    for (size_t i = 0; i < grads.size(); i++) out.Set(static_cast<uint32_t>(i), handle_or_null(env, grads[i]));
+    for (size_t i = 0; i < grads.size(); i++) out.Set(static_cast<uint32_t>(i), new_handle_or_null(env, grads[i]));
     return out;
   });
 }

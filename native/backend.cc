@@ -3,7 +3,7 @@
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <thread>
 
-#include "kernels/cpu_gemm.h"
+#include "kernels/gemm/cpu_gemm.h"
 #include "build_info.h"
 #include "errors.h"
 #include "state.h"

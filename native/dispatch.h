@@ -1,5 +1,6 @@
 // The generic door to every ATen operator: resolve a schema once (an op id), then call it
-// boxed through the dispatcher, so autograd, CUDA and every dtype come for free.
+// boxed through the dispatcher, so autograd, CUDA and every dtype come for free. Three parts:
+// schemas (dispatch_schema.cc), JS ↔ IValue conversion (dispatch_convert.cc), the call (dispatch.cc).
 #pragma once
 #include "pch.h"
 #include <string>
@@ -41,9 +42,13 @@ struct OpEntry {
 
 void register_dispatch(Napi::Env env, Napi::Object exports);
 
-// Conversions shared with other entry points.
-c10::ScalarType parse_dtype(const std::string& s);
-const char* dtype_name(c10::ScalarType t);
-c10::Device parse_device(const std::string& s);
+// dispatch_schema.cc: findOp(name, overload) -> op id, opSchema(id), opOverloads(name).
+Napi::Value find_op(const Napi::CallbackInfo& info);
+Napi::Value op_schema(const Napi::CallbackInfo& info);
+Napi::Value op_overloads(const Napi::CallbackInfo& info);
+
+// dispatch_convert.cc: one argument by its spec (undefined: the default), one result.
+c10::IValue to_ivalue(napi_env env, napi_value v, const OpEntry& op, const ArgSpec& a);
+napi_value from_ivalue(napi_env env, const c10::IValue& v);
 
 }  // namespace unimrg

@@ -43,7 +43,7 @@ const BinaryOp kBinary[] = {
   {"aten::mul.Tensor", [](const at::Tensor& a, const at::Tensor& b) { return at::mul(a, b); }},
   {"aten::div.Tensor", [](const at::Tensor& a, const at::Tensor& b) { return at::div(a, b); }},
   // Tensor.matmul is unimrg::matmul: aten::matmul's contract, batched float32 CPU products on
-  // oneDNN (native/kernels/matmul.cc).
+  // oneDNN (native/kernels/gemm/matmul.cc).
   {"unimrg::matmul", [](const at::Tensor& a, const at::Tensor& b) {
      static const auto op = c10::Dispatcher::singleton()
                                 .findSchemaOrThrow("unimrg::matmul", "")

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "errors.h"
+#include "js_tensors.h"
 #include "state.h"
 
 // libtorch_cpu exports it (1.13 and 2.6 alike); its header, codegen/fuser/interface.h, is not
@@ -73,13 +74,7 @@ std::string jit_message(const std::string& s) {
 }
 
 c10::Device device_arg(const std::string& name) {
-  c10::Device d(c10::kCPU);
-  try {
-    d = c10::Device(name);
-  } catch (const c10::Error&) {
-    throw UserError("", "unknown device '" + name + "' (expected 'cpu', 'cuda' or 'cuda:N')");
-  }
-  if (d.is_cuda() && !at::hasCUDA()) throw UserError("", "device '" + name + "': CUDA is not available in this build or on this machine");
+  c10::Device d = parse_device(name);
   if (!d.is_cpu() && !d.is_cuda()) throw UserError("", "device '" + name + "': only cpu and cuda are supported");
   return d;
 }
@@ -187,7 +182,7 @@ void check_output(const c10::IValue& v, const std::string& where, int depth) {
 }
 
 Napi::Value to_js(Napi::Env env, const c10::IValue& v) {
-  if (v.isTensor()) return Napi::Number::New(env, state().tensors.put(env, v.toTensor()));
+  if (v.isTensor()) return new_handle(env, v.toTensor());
   if (v.isTuple() || v.isList()) {
     std::vector<c10::IValue> els = v.isTuple() ? v.toTupleRef().elements().vec() : v.toList().vec();
     Napi::Array a = Napi::Array::New(env, els.size());

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "errors.h"
+#include "js_tensors.h"
 #include "state.h"
 
 namespace unimrg {
@@ -19,7 +20,7 @@ Napi::Value get_rng_state(const Napi::CallbackInfo& info) {
       std::lock_guard<std::mutex> lock(gen.mutex());
       s = gen.get_state();
     }
-    return Napi::Number::New(env, state().tensors.put(env, s.clone()));
+    return new_handle(env, s.clone());
   });
 }
 
@@ -27,7 +28,7 @@ Napi::Value set_rng_state(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "setRngState", [&]() -> Napi::Value {
     if (info.Length() < 1 || !info[0].IsNumber()) throw UserError("setRngState", "expected a tensor handle");
-    const at::Tensor& t = state().tensors.get(info[0].As<Napi::Number>().Int64Value());
+    const at::Tensor& t = tensor_arg(info[0]);
     if (t.scalar_type() != at::kByte) {
       throw UserError("setRngState", std::string("the RNG state must be a uint8 tensor, got ") + c10::toString(t.scalar_type()));
     }

@@ -1,16 +1,11 @@
 // Tensors in and out of JavaScript: typed-array copies, metadata, scalars, disposal.
-#include "dispatch.h"
+#include "js_tensors.h"
 #include "errors.h"
 #include "napi_values.h"
 #include "state.h"
 
 namespace unimrg {
 namespace {
-
-const at::Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i) {
-  if (!info[i].IsNumber()) throw UserError("", "expected a tensor handle");
-  return state().tensors.get(info[i].As<Napi::Number>().Int64Value());
-}
 
 std::vector<int64_t> shape_arg(const Napi::Value& v) {
   if (!v.IsArray()) throw UserError("", "shape must be an array of non-negative integers");
@@ -44,7 +39,7 @@ Napi::Value from_buffer(const Napi::CallbackInfo& info) {
     }
     auto* src = static_cast<const uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
     if (want) std::memcpy(t.data_ptr(), src, want);
-    return Napi::Number::New(env, state().tensors.put(env, std::move(t)));
+    return new_handle(env, std::move(t));
   });
 }
 
@@ -52,7 +47,7 @@ Napi::Value from_buffer(const Napi::CallbackInfo& info) {
 Napi::Value to_buffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "toArray", [&]() -> Napi::Value {
-    at::Tensor t = tensor_arg(info, 0).detach().to(at::kCPU).contiguous();
+    at::Tensor t = tensor_arg(info[0]).detach().to(at::kCPU).contiguous();
     Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, t.nbytes());
     if (t.nbytes()) std::memcpy(buf.Data(), t.data_ptr(), t.nbytes());
     return buf;
@@ -67,7 +62,7 @@ Napi::Value item(const Napi::CallbackInfo& info) {
   const bool as_bigint = info.Length() > 1 && info[1].ToBoolean();
   const char* name = as_bigint ? "itemBigInt" : "item";
   return guarded(env, name, [&]() -> Napi::Value {
-    const at::Tensor& t = tensor_arg(info, 0);
+    const at::Tensor& t = tensor_arg(info[0]);
     if (t.numel() != 1) {
       throw UserError(name, std::string(name) + "() needs a tensor with exactly one element, this one has " +
                                 std::to_string(t.numel()));
@@ -102,7 +97,7 @@ Napi::Value item(const Napi::CallbackInfo& info) {
 Napi::Value shape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "shape", [&]() -> Napi::Value {
-    const at::Tensor& t = tensor_arg(info, 0);
+    const at::Tensor& t = tensor_arg(info[0]);
     Napi::Array out = Napi::Array::New(env, t.dim());
     for (int64_t i = 0; i < t.dim(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(t.size(i))));
     return out;
@@ -112,7 +107,7 @@ Napi::Value shape(const Napi::CallbackInfo& info) {
 Napi::Value strides(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "stride", [&]() -> Napi::Value {
-    const at::Tensor& t = tensor_arg(info, 0);
+    const at::Tensor& t = tensor_arg(info[0]);
     Napi::Array out = Napi::Array::New(env, t.dim());
     for (int64_t i = 0; i < t.dim(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, static_cast<double>(t.stride(i))));
     return out;
@@ -122,28 +117,28 @@ Napi::Value strides(const Napi::CallbackInfo& info) {
 Napi::Value dtype(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "dtype", [&]() -> Napi::Value {
-    return Napi::String::New(env, dtype_name(tensor_arg(info, 0).scalar_type()));
+    return Napi::String::New(env, dtype_name(tensor_arg(info[0]).scalar_type()));
   });
 }
 
 Napi::Value device(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "device", [&]() -> Napi::Value {
-    return Napi::String::New(env, tensor_arg(info, 0).device().str());
+    return Napi::String::New(env, tensor_arg(info[0]).device().str());
   });
 }
 
 Napi::Value numel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "numel", [&]() -> Napi::Value {
-    return Napi::Number::New(env, static_cast<double>(tensor_arg(info, 0).numel()));
+    return Napi::Number::New(env, static_cast<double>(tensor_arg(info[0]).numel()));
   });
 }
 
 Napi::Value is_contiguous(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "isContiguous", [&]() -> Napi::Value {
-    return Napi::Boolean::New(env, tensor_arg(info, 0).is_contiguous());
+    return Napi::Boolean::New(env, tensor_arg(info[0]).is_contiguous());
   });
 }
 
@@ -151,7 +146,7 @@ Napi::Value is_contiguous(const Napi::CallbackInfo& info) {
 Napi::Value share(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "share", [&]() -> Napi::Value {
-    return Napi::Number::New(env, state().tensors.put(env, tensor_arg(info, 0)));
+    return new_handle(env, tensor_arg(info[0]));
   });
 }
 

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "dispatch.h"
+#include "js_tensors.h"
 #include "errors.h"
 #include "napi_values.h"
 #include "state.h"
@@ -59,7 +59,7 @@ Napi::Value read_tensor(const Napi::CallbackInfo& info) {
       }
       done += static_cast<size_t>(r);
     }
-    return Napi::Number::New(env, state().tensors.put(env, std::move(t)));
+    return new_handle(env, std::move(t));
   });
 }
 
@@ -69,7 +69,7 @@ Napi::Value write_tensor(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "writeTensorToFd", [&]() -> Napi::Value {
     int fd = info[0].As<Napi::Number>().Int32Value();
-    at::Tensor t = state().tensors.get(info[1].As<Napi::Number>().Int64Value()).detach();
+    at::Tensor t = tensor_arg(info[1]).detach();
     if (!t.device().is_cpu()) t = t.cpu();
     t = t.contiguous();
     if (t.is_conj()) t = t.resolve_conj();

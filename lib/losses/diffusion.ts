@@ -111,7 +111,7 @@ function vector(v: Tensor | number[], name: string, device: Device, predDtype: s
   if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
     fail(`${name} must be a tensor or an array of finite numbers`);
   }
-  // Free to check on the host; tensors are checked by the op (see native/kernels/nonnegative.h).
+  // Free to check on the host; tensors are checked by the op (see native/kernels/losses/nonnegative.h).
   if (name === 'denominators' && v.some((x) => x < 0)) fail(`denominators must be >= 0, got [${v.join(', ')}]`);
   const t = creation.tensor(v, { dtype: predDtype === 'float64' ? 'float64' : 'float32', device });
   made.push(t);

@@ -11,7 +11,7 @@ const O = {
   cat: op('cat'), stack: op('stack'), whereT: op('where', 'self'), whereST: op('where', 'ScalarSelf'),
   whereTS: op('where', 'ScalarOther'), whereSS: op('where', 'Scalar'),
   layerNorm: op('layer_norm'), groupNorm: op('group_norm'), dropout: op('dropout'), embedding: op('embedding'),
-  // aten::linear's contract; float32 CPU GEMMs through oneDNN where the process has it (native/kernels/linear.cc).
+  // aten::linear's contract; float32 CPU GEMMs through oneDNN where the process has it (native/kernels/gemm/linear.cc).
   linear: op('unimrg::linear'),
   conv2d: op('conv2d'), constantPad: op('constant_pad_nd'), reflectionPad2d: op('reflection_pad2d'),
   replicationPad2d: op('replication_pad2d'), reflectionPad1d: op('reflection_pad1d'), replicationPad1d: op('replication_pad1d'),

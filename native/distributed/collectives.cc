@@ -3,19 +3,6 @@
 
 namespace unimrg::dist {
 
-const at::Tensor& tensor_arg(const Napi::Value& v) {
-  if (!v.IsNumber()) throw UserError("", "expected a tensor handle");
-  return state().tensors.get(v.As<Napi::Number>().Int64Value());
-}
-
-std::vector<at::Tensor> tensor_args(const Napi::Value& v) {
-  if (!v.IsArray()) throw UserError("", "expected an array of tensor handles");
-  Napi::Array a = v.As<Napi::Array>();
-  std::vector<at::Tensor> out;
-  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(tensor_arg(a.Get(i)));
-  return out;
-}
-
 std::shared_ptr<Group> group_arg(const Napi::Value& v) {
   if (!v.IsNumber()) throw UserError("", "expected a process group id");
   return find_group(v.As<Napi::Number>().Int64Value());
@@ -60,7 +47,7 @@ Napi::Value all_reduce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "distributed.allReduce", [&]() -> Napi::Value {
     auto g = group_arg(info[0]);
-    auto ts = tensor_args(info[1]);
+    auto ts = tensor_list_arg(info[1]);
     std::string name = info[2].As<Napi::String>();
     c10d::AllreduceOptions o;
     o.reduceOp = reduce_op(name);
@@ -85,7 +72,7 @@ Napi::Value broadcast(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "distributed.broadcast", [&]() -> Napi::Value {
     auto g = group_arg(info[0]);
-    auto ts = tensor_args(info[1]);
+    auto ts = tensor_list_arg(info[1]);
     c10d::BroadcastOptions o;
     o.rootRank = info[2].As<Napi::Number>().Int32Value();
     o.timeout = g->cfg.timeout;
@@ -100,12 +87,6 @@ Napi::Value broadcast(const Napi::CallbackInfo& info) {
     }
     return Job::start(env, "distributed.broadcast", [g, works] { wait_all(*g, "broadcast", works); });
   });
-}
-
-Napi::Value handles(Napi::Env env, const std::vector<at::Tensor>& ts) {
-  Napi::Array out = Napi::Array::New(env, ts.size());
-  for (size_t i = 0; i < ts.size(); i++) out.Set(static_cast<uint32_t>(i), Napi::Number::New(env, state().tensors.put(env, ts[i])));
-  return out;
 }
 
 // allGather(group, tensor) -> Promise<handle[world]>
@@ -123,7 +104,7 @@ Napi::Value all_gather(const Napi::CallbackInfo& info) {
     auto work = g->pg->allgather(outs, in, o);
     auto result = outs[0];
     return Job::start(env, "distributed.allGather", [g, work] { wait_all(*g, "allGather", {work}); },
-                      [result](Napi::Env e) { return handles(e, result); });
+                      [result](Napi::Env e) { return new_handles(e, result); });
   });
 }
 
@@ -134,7 +115,7 @@ Napi::Value reduce_scatter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, "distributed.reduceScatter", [&]() -> Napi::Value {
     auto g = group_arg(info[0]);
-    auto ins = tensor_args(info[1]);
+    auto ins = tensor_list_arg(info[1]);
     std::string name = info[2].As<Napi::String>();
     if (static_cast<int>(ins.size()) != g->cfg.world) {
       throw UserError("", "reduceScatter needs one input per rank (" + std::to_string(g->cfg.world) + "), got " + std::to_string(ins.size()));
@@ -169,7 +150,7 @@ Napi::Value reduce_scatter(const Napi::CallbackInfo& info) {
       wait_all(*g, "reduceScatter", {work});
       *holder = holder->clone();  // detach from the stacked buffer
       if (name == "avg") divide_by_world(*holder, g->cfg.world);
-    }, [holder](Napi::Env e) { return Napi::Number::New(e, state().tensors.put(e, *holder)); });
+    }, [holder](Napi::Env e) { return new_handle(e, *holder); });
   });
 }
 

@@ -9,6 +9,7 @@
 
 #include "distributed/group.h"
 #include "errors.h"
+#include "js_tensors.h"
 #include "state.h"
 
 namespace unimrg::dist {
@@ -66,8 +67,6 @@ class Job : public Napi::AsyncWorker {
 // heartbeats allow it, the rank that died.
 void wait_all(Group& g, const char* op, const std::vector<c10::intrusive_ptr<c10d::Work>>& works);
 
-const at::Tensor& tensor_arg(const Napi::Value& v);
-std::vector<at::Tensor> tensor_args(const Napi::Value& v);
 std::shared_ptr<Group> group_arg(const Napi::Value& v);
 
 }  // namespace unimrg::dist

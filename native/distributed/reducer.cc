@@ -98,7 +98,7 @@ Napi::Value create(const Napi::CallbackInfo& info) {
   return guarded(env, "distributed.DistributedDataParallel", [&]() -> Napi::Value {
     auto r = std::make_shared<Reducer>();
     r->g = group_arg(info[0]);
-    std::vector<at::Tensor> all = tensor_args(info[1]);
+    std::vector<at::Tensor> all = tensor_list_arg(info[1]);
     const int64_t cap = info[2].As<Napi::Number>().Int64Value();
     for (const auto& p : all) {
       if (!p.requires_grad()) continue;

@@ -23,14 +23,27 @@ function alive(pid: number): boolean {
   }
 }
 
-/** The child processes of `pid` (every thread's list). */
+/** The command line of a process ('' once it is gone). */
+function cmdline(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * The child processes of `pid` (every thread's list), less tsx's esbuild service: the launcher
+ * runs from sources under tsx, whose transformer is a child process of its own (seen alive beside
+ * the two ranks on a loaded machine).
+ */
 function children(pid: number): number[] {
   const out: number[] = [];
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     const list = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
     if (list) out.push(...list.split(/\s+/).map(Number));
   }
-  return out;
+  return out.filter((c) => !/\besbuild\b/.test(cmdline(c)));
 }
 
 async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {

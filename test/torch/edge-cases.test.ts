@@ -8,7 +8,7 @@ describe('int64 printing (lib/torch/format.ts + tensor.ts numbersOf)', () => {
   }));
 });
 
-describe('JS numbers as scalars (native/dispatch.cc to_scalar)', () => {
+describe('JS numbers as scalars (native/dispatch_convert.cc to_scalar)', () => {
   it('-0 stays a float -0, as -0.0 does in PyTorch: full([1], -0) and x.mul(-0)', () => torch.tidy(() => {
     expect(Object.is(torch.full([1], -0).item(), -0)).toBe(true);
     expect(Object.is(torch.tensor([1]).mul(-0).item(), -0)).toBe(true);

@@ -15,7 +15,7 @@
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/diffusion_loss_launch.h"
-#include "kernels/diffusion_loss_math.h"
+#include "kernels/losses/diffusion_loss_math.h"
 
 namespace unimrg {
 namespace cuda {

@@ -8,8 +8,8 @@
 #include <torch/library.h>
 
 #include "kernels/cuda/diffusion_loss_launch.h"
-#include "kernels/diffusion_loss.h"
-#include "kernels/nonnegative.h"
+#include "kernels/losses/diffusion_loss.h"
+#include "kernels/losses/nonnegative.h"
 
 namespace unimrg {
 

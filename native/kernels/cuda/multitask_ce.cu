@@ -15,8 +15,8 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "kernels/multitask_ce_launch.cuh"
-#include "kernels/multitask_ce_math.h"
+#include "kernels/cuda/multitask_ce_launch.h"
+#include "kernels/losses/multitask_ce_math.h"
 
 namespace unimrg {
 namespace ce_cuda {

@@ -17,10 +17,10 @@
 #include <mutex>
 #include <vector>
 
-#include "kernels/multitask_ce.h"
-#include "kernels/multitask_ce_launch.cuh"
-#include "kernels/multitask_ce_math.h"
-#include "kernels/nonnegative.h"
+#include "kernels/losses/multitask_ce.h"
+#include "kernels/cuda/multitask_ce_launch.h"
+#include "kernels/losses/multitask_ce_math.h"
+#include "kernels/losses/nonnegative.h"
 
 namespace unimrg {
 

@@ -1,13 +1,13 @@
 // unimrg::linear(input, weight, bias?) = input · weightᵀ + bias, the same contract as
 // aten::linear. Float32 CPU tensors run the forward GEMM and both backward GEMMs through
-// oneDNN's sgemm (kernels/cpu_gemm.h); anything else (other dtypes or devices, empty tensors,
+// oneDNN's sgemm (kernels/gemm/cpu_gemm.h); anything else (other dtypes or devices, empty tensors,
 // no oneDNN in the process, or a backward that must itself be differentiable) is aten::linear
 // and aten's own autograd, so callers may use this op everywhere.
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
-#include "kernels/cpu_gemm.h"
+#include "kernels/gemm/cpu_gemm.h"
 
 namespace unimrg {
 

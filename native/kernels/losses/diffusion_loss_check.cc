@@ -3,7 +3,7 @@
 // them (a CUDA check would need a host sync).
 #include <ATen/ATen.h>
 
-#include "kernels/diffusion_loss.h"
+#include "kernels/losses/diffusion_loss.h"
 
 namespace unimrg {
 

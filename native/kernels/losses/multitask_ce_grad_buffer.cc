@@ -21,7 +21,7 @@
 #include <sys/mman.h>
 #endif
 
-#include "kernels/multitask_ce.h"
+#include "kernels/losses/multitask_ce.h"
 
 namespace unimrg {
 

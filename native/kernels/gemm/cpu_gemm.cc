@@ -1,7 +1,7 @@
 // oneDNN's dnnl_sgemm, found at run time in the libdnnl that libtorch already loaded (no
 // build dependency: Debian ships no oneDNN headers, and PyTorch wheels link oneDNN statically
 // with its symbols hidden, where this finds nothing and "aten" is used).
-#include "kernels/cpu_gemm.h"
+#include "kernels/gemm/cpu_gemm.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

@@ -15,9 +15,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "kernels/diffusion_loss.h"
-#include "kernels/diffusion_loss_math.h"
-#include "kernels/nonnegative.h"
+#include "kernels/losses/diffusion_loss.h"
+#include "kernels/losses/diffusion_loss_math.h"
+#include "kernels/losses/nonnegative.h"
 
 namespace unimrg {
 

@@ -23,9 +23,9 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/multitask_ce.h"
-#include "kernels/multitask_ce_math.h"
-#include "kernels/nonnegative.h"
+#include "kernels/losses/multitask_ce.h"
+#include "kernels/losses/multitask_ce_math.h"
+#include "kernels/losses/nonnegative.h"
 
 namespace unimrg {
 

@@ -1,13 +1,13 @@
 // unimrg::matmul(a, b): aten::matmul's contract. Stacks of float32 CPU matrices with the same
 // batch shape, a [..., M, K] · b [..., K, N] (attention's scores and weighted sums), run through
-// oneDNN's sgemm one matrix per thread (kernels/cpu_gemm.h), forward and backward; OpenBLAS's
+// oneDNN's sgemm one matrix per thread (kernels/gemm/cpu_gemm.h), forward and backward; OpenBLAS's
 // batched GEMM is ~2.5x slower on attention's small matrices here (bench/gemm.ts). Everything else — broadcasting,
 // 1-D and 2-D operands, other dtypes or devices, autocast, double backward — is aten::matmul.
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
-#include "kernels/cpu_gemm.h"
+#include "kernels/gemm/cpu_gemm.h"
 
 namespace unimrg {
 

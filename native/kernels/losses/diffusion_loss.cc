@@ -9,7 +9,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
-#include "kernels/diffusion_loss.h"
+#include "kernels/losses/diffusion_loss.h"
 
 namespace unimrg {
 

@@ -13,9 +13,9 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
-#include "kernels/cpu_gemm.h"
-#include "kernels/multitask_ce.h"
-#include "kernels/multitask_ce_math.h"
+#include "kernels/gemm/cpu_gemm.h"
+#include "kernels/losses/multitask_ce.h"
+#include "kernels/losses/multitask_ce_math.h"
 
 namespace unimrg {
 
@@ -27,7 +27,7 @@ constexpr int64_t kChunkBudgetBytes = int64_t(256) << 20;  // logits of one chun
 
 bool present(const OptTensor& t) { return t.has_value() && t->defined(); }
 
-// One chunk's logits h · Wᵀ (+ bias): oneDNN's sgemm for float32 on the CPU (kernels/cpu_gemm.h).
+// One chunk's logits h · Wᵀ (+ bias): oneDNN's sgemm for float32 on the CPU (kernels/gemm/cpu_gemm.h).
 at::Tensor chunk_logits(const at::Tensor& h, const at::Tensor& wt, const OptTensor& bias) {
   at::Tensor logits = onednn_product(h, wt, present(bias) ? *bias : at::Tensor());
   if (logits.defined()) return logits;

@@ -1,4 +1,4 @@
-#include "kernels/nonnegative.h"
+#include "kernels/losses/nonnegative.h"
 
 #include <ATen/ATen.h>
 

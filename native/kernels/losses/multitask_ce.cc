@@ -13,8 +13,8 @@
 
 #include <string>
 
-#include "kernels/multitask_ce.h"
-#include "kernels/multitask_ce_math.h"
+#include "kernels/losses/multitask_ce.h"
+#include "kernels/losses/multitask_ce_math.h"
 
 namespace unimrg {
 

@@ -3,7 +3,7 @@
 //   multitask_ce_cpu.cc        the CPU kernel (at::parallel_for, 8-lane vectors, an AVX2 clone)
 //   multitask_ce_grad_buffer.cc where the gradient goes (in place, or a cached huge-page buffer)
 //   multitask_ce_math.h        per-element math shared by the CPU and CUDA kernels
-//   multitask_ce_launch.cuh    plain C++ entry points of the CUDA kernels
+//   multitask_ce_launch.h    plain C++ entry points of the CUDA kernels
 //   cuda/multitask_ce.cu       the CUDA kernels (CUDA headers only)
 //   cuda/multitask_ce_cuda.cc  the CUDA registration (libtorch glue)
 //   linear_ce.cc               unimrg::multitask_linear_cross_entropy, chunked GEMM + this kernel
