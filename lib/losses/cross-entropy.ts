@@ -2,7 +2,7 @@
 // unimrg::multitask_linear_cross_entropy (native/kernels/multitask_ce*, linear_ce.cc), which
 // compute the loss and its gradient in one pass. See docs/kernels.md for the contract.
 import { native } from '../native/binding';
-import type { Device, DType } from '../torch/dtype';
+import type { Device } from '../torch/dtype';
 import { handleOf } from '../torch/args';
 import { TorchError } from '../torch/errors';
 import { op } from '../torch/op';
@@ -67,8 +67,10 @@ export interface MultitaskLoss {
   taskTokens: Tensor;
 }
 
-const FLOATS: readonly DType[] = ['float32', 'float16', 'bfloat16', 'float64'];
-const INDEX: readonly DType[] = ['int64', 'int32'];
+// Argument checks have one authority, the C++ op (native/kernels/losses/multitask_ce.cc,
+// linear_ce.cc), whose refusals surface as TorchErrors naming the argument. Here: only what the op
+// cannot see — JavaScript types, the options that exist only here (numTasks, numbers for
+// tensors) and the flattening of [..., V] / [...] / prefix-shaped task ids.
 
 function fail(name: string, message: string): never {
   throw new TorchError(`${name}: ${message}`, name);
@@ -80,41 +82,21 @@ function checkTensors(name: string, required: Record<string, unknown>, taskIds: 
   if (taskIds !== null) handleOf(taskIds, name, 'taskIds (or null)');
 }
 
-function checkScalars(name: string, o: CrossEntropyOptions): void {
-  const eps = o.labelSmoothing ?? 0;
-  if (typeof eps !== 'number' || !(eps >= 0 && eps <= 1)) fail(name, `labelSmoothing must lie in [0, 1], got ${eps}`);
-  const z = o.zLoss ?? 0;
-  if (typeof z !== 'number' || !(z >= 0) || !Number.isFinite(z)) fail(name, `zLoss must be a finite number >= 0, got ${z}`);
-  const ii = o.ignoreIndex ?? -100;
-  if (!Number.isInteger(ii)) fail(name, `ignoreIndex must be an integer, got ${ii}`);
-  const r = o.reduction ?? 'mean';
-  if (r !== 'mean' && r !== 'sum' && r !== 'none') fail(name, `reduction must be 'mean', 'sum' or 'none', got '${String(r)}'`);
-}
-
 /** A 1-D float32 tensor on `device` from numbers (made inside the caller's tidy scope). */
 function vector(values: number[], device: Device): Tensor {
   const t = new Tensor(native.fromBuffer(Float32Array.from(values), [values.length], 'float32'));
   return device === 'cpu' ? t : t.to(device);
 }
 
-/** weights as a tensor on the logits' device, and T. */
+const finiteNumbers = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+
+/** weights as a tensor on the logits' device (numbers, a tensor, or numTasks ones). */
 function taskWeights(name: string, o: CrossEntropyOptions, device: Device, taskIdsGiven: boolean): Tensor {
   if (o.weights !== undefined) {
-    if (o.weights instanceof Tensor) {
-      if (o.weights.ndim !== 1) fail(name, `weights must be 1-D [T], got shape [${o.weights.shape}]`);
-      if (!FLOATS.includes(o.weights.dtype)) fail(name, `weights must be a float tensor, got ${o.weights.dtype}`);
-      if (o.weights.device !== device) fail(name, `weights are on ${o.weights.device} but the logits on ${device}`);
-      if (o.numTasks !== undefined && o.numTasks !== o.weights.numel) {
-        fail(name, `numTasks is ${o.numTasks} but weights has ${o.weights.numel} entries`);
-      }
-      return o.weights;
-    }
-    if (!Array.isArray(o.weights) || o.weights.length === 0 || !o.weights.every((w) => typeof w === 'number' && Number.isFinite(w))) {
-      fail(name, 'weights must be a non-empty array of finite numbers or a 1-D tensor');
-    }
-    if (o.numTasks !== undefined && o.numTasks !== o.weights.length) {
-      fail(name, `numTasks is ${o.numTasks} but weights has ${o.weights.length} entries`);
-    }
+    const n = o.weights instanceof Tensor ? o.weights.numel : Array.isArray(o.weights) ? o.weights.length : -1;
+    if (o.numTasks !== undefined && o.numTasks !== n) fail(name, `numTasks is ${o.numTasks} but weights has ${n} entries`);
+    if (o.weights instanceof Tensor) return o.weights;
+    if (!finiteNumbers(o.weights)) fail(name, 'weights must be a non-empty array of finite numbers or a 1-D tensor');
     return vector(o.weights, device);
   }
   const T = o.numTasks ?? (taskIdsGiven ? undefined : 1);
@@ -123,17 +105,10 @@ function taskWeights(name: string, o: CrossEntropyOptions, device: Device, taskI
   return vector(new Array<number>(T).fill(1), device);
 }
 
-function taskDenominators(name: string, o: CrossEntropyOptions, T: number, device: Device): Tensor | null {
+function taskDenominators(name: string, o: CrossEntropyOptions, device: Device): Tensor | null {
   const d = o.denominators;
-  if (d === undefined || d === null) return null;
-  if (d instanceof Tensor) {
-    if (d.ndim !== 1 || d.numel !== T) fail(name, `denominators must be 1-D with ${T} entries (one per task), got shape [${d.shape}]`);
-    if (d.device !== device) fail(name, `denominators are on ${d.device} but the logits on ${device}`);
-    return d;
-  }
-  if (!Array.isArray(d) || d.length !== T || !d.every((x) => typeof x === 'number' && x >= 0)) {
-    fail(name, `denominators must be ${T} numbers >= 0 (one per task) or a tensor`);
-  }
+  if (d === undefined || d === null || d instanceof Tensor) return d ?? null;
+  if (!Array.isArray(d) || !d.every((x) => typeof x === 'number' && x >= 0)) fail(name, `denominators must be numbers >= 0 (one per task) or a tensor, got ${JSON.stringify(d)}`);
   return vector(d, device);
 }
 
@@ -142,15 +117,12 @@ function taskDenominators(name: string, o: CrossEntropyOptions, T: number, devic
  * (e.g. one task per sequence: targets [B, S], taskIds [B]); null means every token is task 0.
  */
 function flatTokens(name: string, targets: Tensor, taskIds: Tensor | null, N: number, device: Device): [Tensor, Tensor] {
-  if (!INDEX.includes(targets.dtype)) fail(name, `targets must be int64 or int32, got ${targets.dtype}`);
+  // Checked before flattening, which matches task ids to the targets' shape.
   if (targets.numel !== N) fail(name, `targets have ${targets.numel} elements but there are ${N} rows of logits`);
-  if (targets.device !== device) fail(name, `targets are on ${targets.device} but the logits on ${device}`);
   const y = targets.ndim === 1 ? targets : targets.reshape(-1);
   if (taskIds === null) {
     return [y, new Tensor(native.call(O.zeros.id, [N], 'int64', null, device, null))];
   }
-  if (!INDEX.includes(taskIds.dtype)) fail(name, `taskIds must be int64 or int32, got ${taskIds.dtype}`);
-  if (taskIds.device !== device) fail(name, `taskIds are on ${taskIds.device} but the logits on ${device}`);
   const ts = targets.shape;
   const ks = taskIds.shape;
   if (ks.length === ts.length && ks.every((s, i) => s === ts[i])) return [y, taskIds.ndim === 1 ? taskIds : taskIds.reshape(-1)];
@@ -164,7 +136,6 @@ function flatTokens(name: string, targets: Tensor, taskIds: Tensor | null, N: nu
 
 /** logits [..., V] as [N, V]: 2-D tensors pass as they are (any row stride). */
 function flatLogits(name: string, logits: Tensor, what = 'logits'): [Tensor, number, number] {
-  if (!FLOATS.includes(logits.dtype)) fail(name, `${what} must be float32, float16, bfloat16 or float64, got ${logits.dtype}`);
   const s = logits.shape;
   if (s.length < 2) fail(name, `${what} must be [N, ${what === 'logits' ? 'V' : 'H'}] (or [..., ${what === 'logits' ? 'V' : 'H'}]), got shape [${s}]`);
   const last = s[s.length - 1];
@@ -190,14 +161,13 @@ function wrap(hs: number[], reduction: Reduction, targetShape: number[]): Multit
 export function multitaskCrossEntropy(logits: Tensor, targets: Tensor, taskIds: Tensor | null, opts: CrossEntropyOptions = {}): MultitaskLoss {
   const name = 'multitaskCrossEntropy';
   checkTensors(name, { logits, targets }, taskIds);
-  checkScalars(name, opts);
   const reduction = opts.reduction ?? 'mean';
   return tidy(() => {
     const [x, N] = flatLogits(name, logits);
     const device = logits.device;
     const [y, t] = flatTokens(name, targets, taskIds, N, device);
     const w = taskWeights(name, opts, device, taskIds !== null);
-    const d = taskDenominators(name, opts, w.numel, device);
+    const d = taskDenominators(name, opts, device);
     const hs = native.call(O.ce.id, x._h, y._h, t._h, w._h, opts.ignoreIndex ?? -100, opts.labelSmoothing ?? 0,
       opts.zLoss ?? 0, d?._h ?? null, reduction, opts.inplace ?? false) as number[];
     return wrap(hs, reduction, targets.shape);
@@ -214,29 +184,16 @@ export function multitaskLinearCrossEntropy(hidden: Tensor, weight: Tensor, targ
   const name = 'multitaskLinearCrossEntropy';
   checkTensors(name, { hidden, weight, targets }, taskIds);
   if (opts.bias != null) handleOf(opts.bias, name, 'bias');
-  checkScalars(name, opts);
   const reduction = opts.reduction ?? 'mean';
-  if ((reduction as string) === 'none') {
-    fail(name, "reduction 'none' is not supported (the gradients are summed over chunks in the forward pass); use multitaskCrossEntropy on explicit logits");
-  }
-  const chunk = opts.chunkSize ?? 0;
-  if (!Number.isInteger(chunk) || chunk < 0) fail(name, `chunkSize must be an integer >= 0, got ${chunk}`);
   return tidy(() => {
-    const [h, N, H] = flatLogits(name, hidden, 'hidden');
+    const [h, N] = flatLogits(name, hidden, 'hidden');
     const device = hidden.device;
-    if (weight.ndim !== 2 || weight.shape[1] !== H) fail(name, `weight must be [V, ${H}] (H from hidden), got shape [${weight.shape}]`);
-    if (weight.dtype !== hidden.dtype) fail(name, `weight is ${weight.dtype} but hidden is ${hidden.dtype}`);
-    if (weight.device !== device) fail(name, `weight is on ${weight.device} but hidden on ${device}`);
     const bias = opts.bias ?? null;
-    if (bias !== null) {
-      if (bias.ndim !== 1 || bias.numel !== weight.shape[0]) fail(name, `bias must be [${weight.shape[0]}], got shape [${bias.shape}]`);
-      if (bias.device !== device) fail(name, `bias is on ${bias.device} but hidden on ${device}`);
-    }
     const [y, t] = flatTokens(name, targets, taskIds, N, device);
     const w = taskWeights(name, opts, device, taskIds !== null);
-    const d = taskDenominators(name, opts, w.numel, device);
+    const d = taskDenominators(name, opts, device);
     const hs = native.call(O.linear.id, h._h, weight._h, y._h, t._h, w._h, bias?._h ?? null, opts.ignoreIndex ?? -100,
-      opts.labelSmoothing ?? 0, opts.zLoss ?? 0, d?._h ?? null, reduction, chunk, opts.fp32Accumulate ?? true) as number[];
+      opts.labelSmoothing ?? 0, opts.zLoss ?? 0, d?._h ?? null, reduction, opts.chunkSize ?? 0, opts.fp32Accumulate ?? true) as number[];
     return wrap(hs, reduction, targets.shape);
   });
 }

@@ -166,10 +166,10 @@ describe('multitask_linear_cross_entropy: bad input', () => {
 
   it('reports clear errors', () => {
     expect(run(h, w, y, { weights: [1, 1], reduction: 'none' as 'mean' })).toThrow(/reduction 'none' is not supported/);
-    expect(run(h, () => torch.randn([6, 4]), y, { weights: [1, 1] })).toThrow(/weight must be \[V, 3\]/);
+    expect(run(h, () => torch.randn([6, 4]), y, { weights: [1, 1] })).toThrow(/weight must be \[V, H\] with H = 3 \(from hidden\), got shape \[6, 4\]/);
     expect(run(h, () => torch.randn([6, 3], { dtype: 'float64' }), y, { weights: [1, 1] })).toThrow(/weight is float64 but hidden is float32/);
-    expect(run(h, w, y, { weights: [1, 1], bias: torch.randn([5]) })).toThrow(/bias must be \[6\]/);
-    expect(run(h, w, y, { weights: [1, 1], chunkSize: -1 })).toThrow(/chunkSize must be an integer >= 0/);
+    expect(run(h, w, y, { weights: [1, 1], bias: torch.randn([5]) })).toThrow(/bias must be \[V\] with V = 6, got shape \[5\]/);
+    expect(run(h, w, y, { weights: [1, 1], chunkSize: -1 })).toThrow(/chunk_size must be >= 0 \(0: pick from a 256 MiB budget\), got -1/);
     expect(run(h, w, () => i64([0, 1, 6, 2]), { weights: [1, 1], chunkSize: 2 })).toThrow(/target 6 at position 0 is out of range for 6 classes/);
     expect(run(h, w, y, { weights: [1, 1], chunkSize: 2 })).not.toThrow();
     expect(run(h, w, y, {})).toThrow(TorchError);

@@ -423,28 +423,28 @@ describe('bad input gives a clear TorchError', () => {
     expect(call({}, { weights: [] })).toThrow(/weights must be a non-empty array/);
     expect(call({}, { weights: [1, NaN] })).toThrow(/finite numbers/);
     expect(call({}, { weights: [1, 1], numTasks: 3 })).toThrow(/numTasks is 3 but weights has 2 entries/);
-    expect(call({}, { weights: torch.ones([2], { dtype: 'int64' }) })).toThrow(/float tensor/);
+    expect(call({}, { weights: torch.ones([2], { dtype: 'int64' }) })).toThrow(/weights must be a floating tensor, got int64/);
   });
 
   it('denominators of the wrong length', () => {
-    expect(call({}, { weights: [1, 1], denominators: [1, 2, 3] })).toThrow(/denominators must be 2 numbers/);
-    expect(call({}, { weights: [1, 1], denominators: torch.ones([3]) })).toThrow(/denominators must be 1-D with 2 entries/);
+    expect(call({}, { weights: [1, 1], denominators: [1, 2, 3] })).toThrow(/denominators must be 1-D \[T\] with T = 2 \(the length of weights\), got shape \[3\]/);
+    expect(call({}, { weights: [1, 1], denominators: torch.ones([3]) })).toThrow(/denominators must be 1-D \[T\] with T = 2 \(the length of weights\), got shape \[3\]/);
   });
 
   it('shape and dtype mismatches', () => {
     expect(call({ y: i64([0, 1, 2]) }, { weights: [1, 1] })).toThrow(/targets have 3 elements but there are 4 rows/);
     expect(call({ y: torch.tensor([0, 1, 2, 3]) }, { weights: [1, 1] })).toThrow(/targets must be int64 or int32, got float32/);
     expect(call({ t: i64([0, 1]) }, { weights: [1, 1] })).toThrow(/taskIds must have the targets' shape/);
-    expect(call({ t: torch.tensor([0, 1, 0, 1]) }, { weights: [1, 1] })).toThrow(/taskIds must be int64 or int32/);
-    expect(call({ x: torch.ones([4, 6], { dtype: 'int64' }) }, { weights: [1, 1] })).toThrow(/logits must be float32, float16, bfloat16 or float64/);
+    expect(call({ t: torch.tensor([0, 1, 0, 1]) }, { weights: [1, 1] })).toThrow(/task_ids must be int64 or int32, got float32/);
+    expect(call({ x: torch.ones([4, 6], { dtype: 'int64' }) }, { weights: [1, 1] })).toThrow(/logits must be float32, float16 or bfloat16 \(float64 on CPU\), got int64/);
     expect(call({ x: torch.ones([6]) }, { weights: [1, 1] })).toThrow(/logits must be \[N, V\]/);
   });
 
   it('options out of range', () => {
-    expect(call({}, { weights: [1, 1], labelSmoothing: 1.5 })).toThrow(/labelSmoothing must lie in \[0, 1\]/);
-    expect(call({}, { weights: [1, 1], zLoss: -1 })).toThrow(/zLoss must be a finite number >= 0/);
+    expect(call({}, { weights: [1, 1], labelSmoothing: 1.5 })).toThrow(/label_smoothing must lie in \[0, 1\], got 1.5/);
+    expect(call({}, { weights: [1, 1], zLoss: -1 })).toThrow(/z_loss must be a finite number >= 0, got -1/);
     expect(call({}, { weights: [1, 1], reduction: 'avg' as 'mean' })).toThrow(/reduction must be 'mean', 'sum' or 'none'/);
-    expect(call({}, { weights: [1, 1], ignoreIndex: 0.5 })).toThrow(/ignoreIndex must be an integer/);
+    expect(call({}, { weights: [1, 1], ignoreIndex: 0.5 })).toThrow(/argument 'ignore_index' \(int\) of unimrg::multitask_cross_entropy: expected an integer, got 0.5/);
   });
 
   it('the native op checks on its own too (called without the TS layer)', () => {

@@ -15,6 +15,7 @@
 
 #include "kernels/gemm/cpu_gemm.h"
 #include "kernels/losses/multitask_ce.h"
+#include "kernels/losses/dtype_text.h"
 #include "kernels/losses/multitask_ce_math.h"
 
 namespace unimrg {
@@ -45,8 +46,8 @@ void check_linear_args(const at::Tensor& hidden, const at::Tensor& weight, const
   TORCH_CHECK(hidden.dim() == 2, op, "hidden must be 2-D [N, H], got shape ", hidden.sizes());
   TORCH_CHECK(weight.dim() == 2 && weight.size(1) == hidden.size(1), op, "weight must be [V, H] with H = ",
               hidden.size(1), " (from hidden), got shape ", weight.sizes());
-  TORCH_CHECK(weight.scalar_type() == hidden.scalar_type(), op, "weight is ", weight.scalar_type(), " but hidden is ",
-              hidden.scalar_type());
+  TORCH_CHECK(weight.scalar_type() == hidden.scalar_type(), op, "weight is ", dtype_text(weight.scalar_type()), " but hidden is ",
+              dtype_text(hidden.scalar_type()));
   TORCH_CHECK(weight.device() == hidden.device(), op, "weight is on ", weight.device(), " but hidden on ",
               hidden.device());
   if (present(bias)) {

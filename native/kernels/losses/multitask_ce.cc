@@ -14,6 +14,7 @@
 #include <string>
 
 #include "kernels/losses/multitask_ce.h"
+#include "kernels/losses/dtype_text.h"
 #include "kernels/losses/multitask_ce_math.h"
 
 namespace unimrg {
@@ -43,21 +44,21 @@ CeSizes check_ce_args(const at::Tensor& logits, const at::Tensor& targets, const
   TORCH_CHECK(logits.dim() == 2, op, "logits must be 2-D [N, V], got ", logits.dim(), "-D ", logits.sizes());
   const auto lt = logits.scalar_type();
   TORCH_CHECK(lt == at::kFloat || lt == at::kHalf || lt == at::kBFloat16 || (lt == at::kDouble && logits.is_cpu()), op,
-              "logits must be float32, float16 or bfloat16 (float64 on CPU), got ", lt);
+              "logits must be float32, float16 or bfloat16 (float64 on CPU), got ", dtype_text(lt));
   const int64_t N = logits.size(0), V = logits.size(1);
   TORCH_CHECK(V >= 1, op, "logits need at least one class (V = 0)");
   TORCH_CHECK(targets.dim() == 1 && targets.size(0) == N, op, "targets must be 1-D [N] with N = ", N,
               " (the rows of logits), got shape ", targets.sizes());
-  TORCH_CHECK(is_index_type(targets.scalar_type()), op, "targets must be int64 or int32, got ", targets.scalar_type());
+  TORCH_CHECK(is_index_type(targets.scalar_type()), op, "targets must be int64 or int32, got ", dtype_text(targets.scalar_type()));
   TORCH_CHECK(task_ids.dim() == 1 && task_ids.size(0) == N, op, "task_ids must be 1-D [N] with N = ", N,
               ", got shape ", task_ids.sizes());
   TORCH_CHECK(is_index_type(task_ids.scalar_type()), op, "task_ids must be int64 or int32, got ",
-              task_ids.scalar_type());
+              dtype_text(task_ids.scalar_type()));
   TORCH_CHECK(weights.dim() == 1, op, "weights must be 1-D [T] (one weight per task), got shape ", weights.sizes());
   const int64_t T = weights.size(0);
   TORCH_CHECK(T >= 1, op, "weights must hold at least one task weight");
   TORCH_CHECK(at::isFloatingType(weights.scalar_type()), op, "weights must be a floating tensor, got ",
-              weights.scalar_type());
+              dtype_text(weights.scalar_type()));
   const auto dev = logits.device();
   TORCH_CHECK(targets.device() == dev, op, "targets are on ", targets.device(), " but logits on ", dev);
   TORCH_CHECK(task_ids.device() == dev, op, "task_ids are on ", task_ids.device(), " but logits on ", dev);
@@ -68,7 +69,7 @@ CeSizes check_ce_args(const at::Tensor& logits, const at::Tensor& targets, const
                 " (the length of weights), got shape ", d.sizes());
     TORCH_CHECK(d.device() == dev, op, "denominators are on ", d.device(), " but logits on ", dev);
     TORCH_CHECK(at::isFloatingType(d.scalar_type()) || at::isIntegralType(d.scalar_type(), false), op,
-                "denominators must be a floating or integer tensor, got ", d.scalar_type());
+                "denominators must be a floating or integer tensor, got ", dtype_text(d.scalar_type()));
   }
   TORCH_CHECK(label_smoothing >= 0.0 && label_smoothing <= 1.0, op, "label_smoothing must lie in [0, 1], got ",
               label_smoothing);
