@@ -10,6 +10,8 @@
 // reductions over the distinct task ids among the warp's items (usually one). Each block writes
 // its partial sums; the last block to finish (a counter + __threadfence) adds them up in block
 // order, one warp per task.
+// Kept whole (over ~350 lines): two kernels on one stream whose work split, shared-memory slots
+// and last-block reduction are one design.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>

@@ -9,6 +9,8 @@
 //                 the row (mostly from L2) writing the gradient in the logits dtype.
 // Math in float32 for float32, float16 and bfloat16 logits; the formulas are those of
 // multitask_ce_math.h, shared with the CPU kernel.
+// Kept whole (over ~350 lines): one kernel pair and its launcher, whose block shapes and
+// reductions depend on each other.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>

@@ -10,6 +10,8 @@
 // constants); the row loop is compiled twice, once for AVX2 + FMA (a target attribute, chosen at
 // run time) and once for the baseline ISA. float16 / bfloat16 rows are widened into a per-thread
 // float row first; float64 runs a scalar double path (used by the finite-difference tests).
+// Kept whole (over ~350 lines): one kernel, whose two passes, vector helpers and ISA clones share
+// one set of per-row invariants that read best side by side.
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
