@@ -25,6 +25,22 @@ export const PUBLISHED: readonly PublishedComparison[] = [
     unimrg: { mean: 0.476, std: 0.002 },
     difference: { mean: 0.005, low: 0.002, high: 0.008, pairs: 3 },
   },
+  {
+    family: 'mar-diffusion',
+    seeds: [0, 1, 2],
+    command: 'unimrg experiment --family mar-diffusion --arms main --seeds 0,1,2 --steps 300 --lr 6e-4 --eval-count 200',
+    understandingOnly: { mean: 0.467, std: 0.003 },
+    unimrg: { mean: 0.465, std: 0.008 },
+    difference: { mean: -0.002, low: -0.014, high: 0.011, pairs: 3 },
+  },
+  {
+    family: 'query-diffusion',
+    seeds: [0, 1, 2],
+    command: 'unimrg experiment --family query-diffusion --arms main --seeds 0,1,2 --steps 300 --lr 6e-4 --eval-count 200',
+    understandingOnly: { mean: 0.465, std: 0.004 },
+    unimrg: { mean: 0.466, std: 0.003 },
+    difference: { mean: 0.001, low: -0.003, high: 0.005, pairs: 3 },
+  },
 ];
 
 /** The report's context section: one line per published family (empty when none is published). */
