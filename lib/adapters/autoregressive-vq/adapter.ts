@@ -21,7 +21,7 @@ import * as creation from '../../torch/creation';
 import * as F from '../../torch/functional';
 import { keep, tidy } from '../../torch/scope';
 import type { Tensor } from '../../torch/tensor';
-import { createCodec } from '../codecs';
+import { createCodec, type CodecConfig } from '../codecs';
 import type { ImageCodec } from '../codecs/types';
 import { checkBatch, checkCodec, checkImages, checkPolicy, checkSeed, checkTokenizer, fail as failIn, generateOptions, promptText } from '../common/checks';
 import { withSeed } from '../common/seed';
@@ -53,7 +53,7 @@ export class AutoregressiveVQAdapter implements Adapter {
     if (opts.codec !== undefined) checkCodec(FAMILY, opts.codec, codecConfig(c));
     // Initialisation is seeded without disturbing the caller's random stream.
     this.model = withSeed(seed, () => {
-      const codec = opts.codec ?? createCodec({ ...codecConfig(c), seed } as { kind: 'vq' } & ReturnType<typeof codecConfig>);
+      const codec = opts.codec ?? createCodec({ ...codecConfig(c), seed } as CodecConfig);
       codec.freeze();
       const model = new JanusModel(c, c.vocabSize ?? this.tokenizer.vocabSize, codec);
       if (!c.trainVisionEncoder) model.visionModel.freeze();
