@@ -134,7 +134,7 @@ describe('errors', () => {
   });
 
   test('a device that is not there, or not a device', () => {
-    if (!torch.cuda.isAvailable()) expect(() => torch.jit.load(good, { device: 'cuda' })).toThrow(/CUDA is not available/);
+    if (!torch.cuda.isAvailable()) expect(() => torch.jit.load(good, { device: 'cuda' })).toThrow(/device 'cuda' is not available: no CUDA GPU can be used here/);
     expect(() => torch.jit.load(good, { device: 'tpu' as 'cpu' })).toThrow(/unknown device 'tpu'/);
   });
 
