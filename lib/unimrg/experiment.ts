@@ -146,12 +146,13 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   checkExperimentOut({ ...o, base: base0 });
   makeDirs(out, '--out');
   const run = { progress: o.progress, overwrite: o.overwrite };
+  // (after the spread: o.train's data fields join the scene count instead of replacing it)
+  const data = { count: o.count ?? DEFAULT_TRAIN_SCENES, maxTurns: o.maxTurns ?? 1, ...(o.train?.data ?? {}) };
   const common = (seed: number): TrainConfigInput => ({
     ...o.train,
     family: o.family, preset, seed,
     batch: { size: o.batchSize ?? 8, mode: batchMode },
-    // (after the spread: its data fields join the scene count instead of replacing it)
-    data: { count: o.count ?? DEFAULT_TRAIN_SCENES, maxTurns: o.maxTurns ?? 1, ...(o.train?.data ?? {}) },
+    data,
   } as TrainConfigInput);
   const evalOpts = { count: o.evalCount ?? 50, generationCount: o.generationCount ?? 8 };
 
@@ -185,7 +186,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       fs.writeFileSync(path.join(runDir, 'eval.json'), `${JSON.stringify(ev, null, 2)}\n`);
     }
   }
-  const result: ExperimentResult = { family: o.family, batchMode, trainScenes: (common(0).data as { count: number }).count, base, baseEval, arms, seconds: (performance.now() - t0) / 1000 };
+  const result: ExperimentResult = { family: o.family, batchMode, trainScenes: data.count, base, baseEval, arms, seconds: (performance.now() - t0) / 1000 };
   fs.writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(result, (k, v) => (k === 'metrics' ? undefined : v), 2)}\n`);
   return result;
 }

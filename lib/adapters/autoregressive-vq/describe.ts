@@ -2,7 +2,8 @@
 // janus-pro-1b preset is inspected on a small machine.
 import { sceneTokenizer } from '../../data/tokenizer/scene-vocabulary';
 import type { ModelDescription } from '../types';
-import { batchFormatOf, type AutoregressiveVQConfig } from './config';
+import { codecParameterCount } from '../codecs';
+import { batchFormatOf, codecConfig, type AutoregressiveVQConfig } from './config';
 
 /**
  * Parameter counts from the config alone (no tensor is allocated). vocabSize null (the
@@ -22,7 +23,7 @@ export function describe(c: AutoregressiveVQConfig, vocabSize = c.vocabSize ?? s
   const vblock = 4 * linear(vd, vd) + linear(vd, c.visionHiddenDim) + linear(c.visionHiddenDim, vd) + 4 * vd;
   const vision = 3 * c.visionPatchSize ** 2 * vd + vd + patches * vd + c.visionLayers * vblock + 2 * vd;
   const mlp = (i: number, depth: number) => linear(i, D) + (depth - 1) * linear(D, D);
-  const codec = c.codebookSize * 3 * c.codecPatchSize ** 2;
+  const codec = codecParameterCount(codecConfig(c));
   const parameters: Record<string, number> = {
     language_model: language,
     vision_model: vision,

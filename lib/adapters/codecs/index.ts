@@ -22,6 +22,15 @@ export type CodecConfig =
   | ({ kind: 'continuous' } & PatchAutoencoderConfig);
 
 /**
+ * Parameter elements of a codec of this shape, without building it (the families' describe()):
+ * vq, the codebook; continuous, the patch mean, the basis and the per-channel scale.
+ */
+export function codecParameterCount(config: CodecConfig): number {
+  const patchDim = 3 * config.patchSize * config.patchSize;
+  return config.kind === 'vq' ? config.codebookSize * patchDim : patchDim + config.latentDim * patchDim + config.latentDim;
+}
+
+/**
  * An unfitted codec of the given shape (vq: constant-colour codes; continuous: a DCT basis),
  * ready for `loadStateDict`, `loadCodec`'s weights or use as a crude data-free codec.
  * `fitCodec` / `fitCodecOnScenes` give fitted ones.

@@ -2,7 +2,8 @@
 // the harmon-1.5b preset (≈ 2.4 B parameters) is inspected on a small machine. `shapes` leaves
 // the codec's parameters (vae.*) out, as Harmon's checkpoint does; the counts include them.
 import type { ModelDescription } from '../types';
-import { batchFormatOf, seqLen, type MarDiffusionConfig } from './config';
+import { codecParameterCount } from '../codecs';
+import { batchFormatOf, codecConfig, seqLen, type MarDiffusionConfig } from './config';
 
 export interface MarDiffusionDescription extends ModelDescription {
   /** [name, shape] of every parameter model.namedParameters() gives (vae.* excluded; the order may differ). */
@@ -83,8 +84,7 @@ export function describe(c: MarDiffusionConfig): MarDiffusionDescription {
     const part = n.startsWith('mar.diffloss.') ? 'mar.diffloss' : n.split('.')[0];
     parameters[part] += shape.reduce((a, b) => a * b, 1);
   }
-  const patchDim = 3 * c.patchSize * c.patchSize;
-  parameters.vae = patchDim + c.latentDim * patchDim + c.latentDim; // the patch autoencoder: mean, basis, scale
+  parameters.vae = codecParameterCount(codecConfig(c));
   const total = Object.values(parameters).reduce((a, b) => a + b, 0);
   // Both policies train everything but the codec (Harmon has no other part to hold back).
   return { shapes: out, parameters, total, trainable: total - parameters.vae, batchFormat: batchFormatOf(c) };

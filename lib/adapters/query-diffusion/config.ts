@@ -183,9 +183,9 @@ const openuniL512: QueryDiffusionConfig = {
   dit: { numHeads: 70, headDim: 32, numLayers: 20, crossHeads: 20, crossHeadDim: 112, captionChannels: 2304, mlpRatio: 2.5, patchSize: 1, selfAttention: 'linear', positionEmbedding: 'none' },
 };
 
-export const PRESETS: Readonly<Record<string, QueryDiffusionConfig>> = freezePresets(JSON.parse(JSON.stringify({
+export const PRESETS: Readonly<Record<string, QueryDiffusionConfig>> = freezePresets({
   tiny, mini, small, 'openuni-b-512': openuniB512, 'openuni-l-512': openuniL512,
-})) as Record<string, QueryDiffusionConfig>);
+});
 
 // ---- validation -----------------------------------------------------------------------------
 

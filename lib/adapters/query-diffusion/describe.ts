@@ -2,7 +2,8 @@
 // (openuni-b-512: about 1.5 B parameters) can be described without allocating it.
 import { sceneTokenizer } from '../../data/tokenizer/scene-vocabulary';
 import type { ModelDescription } from '../types';
-import { batchFormatOf, type QueryDiffusionConfig } from './config';
+import { codecParameterCount } from '../codecs';
+import { batchFormatOf, codecConfig, type QueryDiffusionConfig } from './config';
 
 /** Parts: lmm.vision_model, lmm.mlp1, lmm.language_model, meta_queries, connector, projector, transformer, vae. */
 export interface QueryDiffusionDescription extends ModelDescription {
@@ -41,8 +42,7 @@ export function describe(c: QueryDiffusionConfig, vocabSize = c.llm.vocabSize ||
     + 6 * D; // scale_shift_table
   const transformer = linear(C * p * p, D) + linear(256, D) + linear(D, D) + linear(D, 6 * D) + linear(d.captionChannels, D) + linear(D, D) + D
     + d.numLayers * block + 2 * D + linear(D, p * p * C);
-  const patchDim = 3 * c.codec.patchSize * c.codec.patchSize;
-  const vae = patchDim + C * patchDim + C;
+  const vae = codecParameterCount(codecConfig(c));
   const parameters = { 'lmm.vision_model': vision, 'lmm.mlp1': mlp1, 'lmm.language_model': llm, meta_queries: queries, connector, projector, transformer, vae };
   const total = Object.values(parameters).reduce((a, b) => a + b, 0);
   const trainable = total - vae - (c.freeze.lmm ? vision + mlp1 + llm : 0) - (c.freeze.transformer ? transformer : 0);
