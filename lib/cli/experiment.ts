@@ -46,7 +46,8 @@ export function addExperimentCommands(cli: Command): void {
     .option('--progress <kind>', 'bar | lines | none')
     .option('--batch-mode <mode>', 'per-task (the published protocol: one micro-batch of every trained task per step) | mixed | interleave (equal compute)', 'per-task')
     .option('--overwrite', 'replace the runs of an earlier experiment in the output directory')
-    .action(async (f: { family: string; seeds: string; steps: string; arms: string; lr?: string; base?: string; baseSteps?: string; trainScenes: string; evalCount: string; out: string; progress?: string; batchMode?: string; overwrite?: boolean }) => {
+    .option('--resume', 'continue an experiment cut short in the output directory: finished arms are kept, started ones resume from their checkpoint')
+    .action(async (f: { family: string; seeds: string; steps: string; arms: string; lr?: string; base?: string; baseSteps?: string; trainScenes: string; evalCount: string; out: string; progress?: string; batchMode?: string; overwrite?: boolean; resume?: boolean }) => {
       const families = f.family === 'all' ? [...FAMILIES] : [asUsage(() => checkFamily(f.family))];
       const seeds = f.seeds.split(',').map((s) => numberFlag('seeds', s, { integer: true, min: 0 })!);
       const steps = numberFlag('steps', f.steps, { integer: true, min: 1 })!;
@@ -60,13 +61,14 @@ export function addExperimentCommands(cli: Command): void {
       const arms = ARM_SETS[f.arms] ?? (() => { throw new UsageError(`--arms must be paper or main, got '${f.arms}'`); })();
       const progress = progressFlag(f.progress);
       const batchMode = batchModeFlag(f.batchMode);
-      for (const family of families) {
+      const experiments = families.map((family) => {
         const out = path.resolve(f.out, family);
-        asUsage(() => { checkExperimentOut({ out, arms, seeds, overwrite: f.overwrite }); makeDirs(out, '--out'); });
-      }
-      for (const family of families) {
-        const out = path.resolve(f.out, family);
-        const options = { family, out, arms, seeds, steps, base, baseSteps, count: trainScenes, evalCount, generationCount: 8, progress, batchMode, overwrite: f.overwrite, train: lr === undefined ? undefined : { optim: { lr } } };
+        const options = { family, out, arms, seeds, steps, base, baseSteps, count: trainScenes, evalCount, generationCount: 8, progress, batchMode, overwrite: f.overwrite, resume: f.resume, train: lr === undefined ? undefined : { optim: { lr } } };
+        asUsage(() => { checkExperimentOut(options); makeDirs(out, '--out'); }); // every family before any work
+        return options;
+      });
+      for (const options of experiments) {
+        const { family, out } = options;
         const r = await runExperiment(options);
         const command = `unimrg experiment --family ${family} --seeds ${seeds.join(',')} --arms ${f.arms} --steps ${steps}${lr === undefined ? '' : ` --lr ${lr}`}${base === undefined ? '' : ` --base ${f.base}`}${baseSteps === undefined ? '' : ` --base-steps ${baseSteps}`}${trainScenes === DEFAULT_TRAIN_SCENES ? '' : ` --train-scenes ${trainScenes}`} --eval-count ${evalCount} --batch-mode ${batchMode}`;
         console.log(`report: ${await writeReport(out, r, { title: `UniMRG at small scale: ${family}`, command })}`);
@@ -80,14 +82,16 @@ export function addExperimentCommands(cli: Command): void {
     .option('--progress <kind>', 'bar | lines | none')
     .option('--batch-mode <mode>', 'per-task (the published protocol) | mixed | interleave (equal compute)', 'per-task')
     .option('--overwrite', 'replace an earlier quick start in the output directory')
-    .action(async (f: { family: string; out?: string; progress?: string; batchMode?: string; overwrite?: boolean }) => {
+    .option('--resume', 'continue a quick start cut short in --out (finished arms are kept)')
+    .action(async (f: { family: string; out?: string; progress?: string; batchMode?: string; overwrite?: boolean; resume?: boolean }) => {
       const family = asUsage(() => checkFamily(f.family));
       const progress = progressFlag(f.progress);
       const batchMode = batchModeFlag(f.batchMode);
+      if (f.resume && f.out === undefined) throw new UsageError('--resume needs --out: the directory of the quick start to continue');
       const id = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
       const out = path.resolve(f.out ?? path.join('runs', id));
       const q = QUICKSTART;
-      const options = { family, out, arms: MAIN_ARMS, seeds: [0], steps: q.steps, evalCount: q.evalCount, generationCount: q.generationCount, count: q.count, progress, batchMode, overwrite: f.overwrite };
+      const options = { family, out, arms: MAIN_ARMS, seeds: [0], steps: q.steps, evalCount: q.evalCount, generationCount: q.generationCount, count: q.count, progress, batchMode, overwrite: f.overwrite, resume: f.resume };
       asUsage(() => { checkExperimentOut(options); makeDirs(out, '--out'); });
       const r = await runExperiment(options);
       const report = await writeReport(out, r, { title: 'UniMRG quick start: post-training with all four tasks against understanding only', command: `unimrg quickstart --family ${family} --batch-mode ${batchMode}`, context: publishedContext() });

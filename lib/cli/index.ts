@@ -46,6 +46,6 @@ export async function main(argv: string[] = process.argv): Promise<number> {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     console.error(`unimrg: ${err.message}`);
-    return err.name === 'UsageError' ? EXIT.usage : EXIT.failure;
+    return typeof err.exitCode === 'number' ? err.exitCode : EXIT.failure; // usage 2, a stopped experiment 130
   }
 }

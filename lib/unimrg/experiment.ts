@@ -9,7 +9,8 @@ import { codecConfig } from '../adapters/registry';
 import type { Family } from '../adapters/types';
 import { TASKS, type TaskKind } from '../data/tasks/kinds';
 import type { BatchMode } from '../data/tasks/schedule';
-import type { TrainConfigInput } from './config';
+import { parseTrainConfig, type TrainConfigInput } from './config';
+import { ARM_EVAL_FILE, armState, type ArmState, sameEvaluationSizes } from './experiment-resume';
 import { evaluate, type EvalResult } from './evaluate';
 import { buildAdapter, readAdapterSpec } from './run-model';
 import type { StepMetrics } from './trainer';
@@ -67,6 +68,13 @@ export interface ExperimentOptions {
   batchMode?: BatchMode;
   /** Replace runs already in `out` (refused otherwise, before any work). */
   overwrite?: boolean;
+  /**
+   * Continue an experiment in `out` that was cut short: finished arms are kept, started ones resume
+   * from their checkpoint (each must hold this experiment's training; see experiment-resume).
+   */
+  resume?: boolean;
+  /** Stop cleanly when this aborts: the current run saves a checkpoint, then ExperimentStopped. */
+  signal?: AbortSignal;
 }
 
 export interface ArmResult {
@@ -75,7 +83,10 @@ export interface ArmResult {
   runDir: string;
   eval: EvalResult;
   metrics: StepMetrics[];
+  /** Wall time of this invocation's training and evaluation of the arm (0 when kept). */
   seconds: number;
+  /** With --resume: finished and evaluated by an earlier invocation, kept as it was. */
+  kept?: boolean;
 }
 
 /** Post-training scenes of an experiment unless `count` says otherwise. */
@@ -93,18 +104,77 @@ export interface ExperimentResult {
   seconds: number;
 }
 
+const EMPTY: ArmState = { kind: 'empty' };
+
 const armDir = (out: string, arm: Arm, seed: number) => path.join(out, `${arm.name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase()}-seed${seed}`);
 
-/** Refuses, before any work, an output directory whose runs this experiment would replace. */
-export function checkExperimentOut(o: Pick<ExperimentOptions, 'out' | 'base' | 'seeds' | 'arms' | 'overwrite'>): void {
-  if (o.overwrite) return;
+/** The state of the base run (when the experiment pre-trains one) and of every arm's, in plan order. */
+interface RunStates { base: ArmState; arms: ArmState[] }
+
+/**
+ * Refuses, before any work, an output directory whose runs this experiment would replace; with
+ * `resume`, one whose runs are another training than this experiment's (see experiment-resume).
+ * Returns what each run directory holds (all empty without `resume`).
+ */
+export function checkExperimentOut(o: Pick<ExperimentOptions, 'out' | 'base' | 'seeds' | 'arms' | 'overwrite' | 'resume'> & Partial<ExperimentOptions>): RunStates {
+  if (o.resume && o.overwrite) throw new RangeError('--resume and --overwrite contradict each other: continue the experiment, or replace its runs');
   const out = path.resolve(o.out);
+  const none = { base: EMPTY, arms: (o.seeds ?? [0]).flatMap(() => (o.arms ?? MAIN_ARMS).map(() => EMPTY)) };
+  if (o.overwrite) return none;
   if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new RangeError(`--out: ${out} exists and is not a directory`);
+  if (o.resume) {
+    if (o.family === undefined || o.steps === undefined) throw new RangeError('checkExperimentOut: resume needs the whole experiment (family, steps)');
+    return runStates(o as ExperimentOptions);
+  }
   const runDirs = [...(o.base === undefined ? [path.join(out, 'base')] : []), ...(o.seeds ?? [0]).flatMap((seed) => (o.arms ?? MAIN_ARMS).map((arm) => armDir(out, arm, seed)))];
   const taken = runDirs.filter((d) => runHistory(d).length > 0);
   if (taken.length > 0) {
-    throw new RangeError(`--out: ${out} already holds runs of an experiment (${taken.map((d) => path.relative(out, d)).join(', ')}); pass --overwrite to replace them, or choose another --out`);
+    throw new RangeError(`--out: ${out} already holds runs of an experiment (${taken.map((d) => path.relative(out, d)).join(', ')}); pass --overwrite to replace them, --resume to continue them, or choose another --out`);
   }
+  return none;
+}
+
+/** Everything an experiment trains, resolved from its options: the base, and each arm's run. */
+interface Plan {
+  out: string;
+  preset: string;
+  batchMode: BatchMode;
+  trainScenes: number;
+  /** The shipped or given base, or undefined when the experiment pre-trains one in out/base. */
+  givenBase?: string;
+  baseInput: (base: string) => TrainConfigInput;
+  runs: { arm: Arm; seed: number; runDir: string; input: (base: string) => TrainConfigInput }[];
+}
+
+function planExperiment(o: ExperimentOptions): Plan {
+  const givenBase = o.base ?? (o.baseSteps === undefined ? shippedBaseOrFail(o.family) : undefined);
+  const preset = o.preset ?? (givenBase === undefined ? 'tiny' : readAdapterSpec(givenBase)?.preset ?? 'tiny');
+  const out = path.resolve(o.out);
+  const batchMode = o.batchMode ?? 'per-task';
+  // (after the spread: o.train's data fields join the scene count instead of replacing it)
+  const data = { count: o.count ?? DEFAULT_TRAIN_SCENES, maxTurns: o.maxTurns ?? 1, ...(o.train?.data ?? {}) };
+  const common = (seed: number): TrainConfigInput => ({
+    ...o.train,
+    family: o.family, preset, seed,
+    batch: { size: o.batchSize ?? 8, mode: batchMode },
+    data,
+  } as TrainConfigInput);
+  const baseRun = path.join(out, 'base');
+  const baseInput = (codec: string): TrainConfigInput => ({ ...common(0), out: baseRun, codec, steps: o.baseSteps, tasks: { ratios: ratiosFor(['understanding', 'reconstruction']) } });
+  const runs = (o.seeds ?? [0]).flatMap((seed) => (o.arms ?? MAIN_ARMS).map((arm) => {
+    const runDir = armDir(out, arm, seed);
+    return { arm, seed, runDir, input: (base: string): TrainConfigInput => ({ ...common(seed), out: runDir, base, steps: o.steps, tasks: { ratios: ratiosFor(arm.tasks) } }) };
+  }));
+  return { out, preset, batchMode, trainScenes: data.count, givenBase, baseInput, runs };
+}
+
+/** What --resume finds in each run directory (a RangeError for one holding another training). */
+function runStates(o: ExperimentOptions): RunStates {
+  const plan = planExperiment(o);
+  const base = plan.givenBase ?? path.join(plan.out, 'base');
+  const baseState = plan.givenBase === undefined ? armState(base, parseTrainConfig(plan.baseInput(path.join(plan.out, 'codec.safetensors')))) : EMPTY;
+  // A pre-trained base has no eval.json: whatever state its run is in, training resumes (or restarts).
+  return { base: baseState.kind === 'finished' ? { kind: 'started' } : baseState, arms: plan.runs.map((r) => armState(r.runDir, parseTrainConfig(r.input(base)))) };
 }
 
 const ratiosFor = (tasks: readonly TaskKind[]) => Object.fromEntries(TASKS.map((t) => [t, tasks.includes(t) ? 1 : 0]));
@@ -137,56 +207,65 @@ function shippedBaseOrFail(family: Family): string {
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResult> {
   const t0 = performance.now();
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
-  const base0 = o.base ?? (o.baseSteps === undefined ? shippedBaseOrFail(o.family) : undefined);
-  const preset = o.preset ?? (base0 === undefined ? 'tiny' : readAdapterSpec(base0)?.preset ?? 'tiny');
-  const out = path.resolve(o.out);
-  const seeds = o.seeds ?? [0];
-  const armsToRun = o.arms ?? MAIN_ARMS;
-  const batchMode = o.batchMode ?? 'per-task';
-  checkExperimentOut({ ...o, base: base0 });
-  makeDirs(out, '--out');
-  const run = { progress: o.progress, overwrite: o.overwrite };
-  // (after the spread: o.train's data fields join the scene count instead of replacing it)
-  const data = { count: o.count ?? DEFAULT_TRAIN_SCENES, maxTurns: o.maxTurns ?? 1, ...(o.train?.data ?? {}) };
-  const common = (seed: number): TrainConfigInput => ({
-    ...o.train,
-    family: o.family, preset, seed,
-    batch: { size: o.batchSize ?? 8, mode: batchMode },
-    data,
-  } as TrainConfigInput);
+  const plan = planExperiment(o);
+  const states = checkExperimentOut({ ...o, base: plan.givenBase });
+  makeDirs(plan.out, '--out');
+  const run = { progress: o.progress, overwrite: o.overwrite, signal: o.signal };
   const evalOpts = { count: o.evalCount ?? 50, generationCount: o.generationCount ?? 8 };
+  /** Trains one run; a Ctrl-C (a clean stop with a checkpoint) ends the experiment, to be resumed. */
+  const train = async (input: TrainConfigInput, state: ArmState['kind']) => {
+    const r = await trainInWorker(input, { ...run, resume: state === 'started', overwrite: run.overwrite || state === 'cut' });
+    if (r.stopped) throw new ExperimentStopped(plan.out);
+  };
 
-  let base = base0;
-  let codec: string | undefined;
+  let base = plan.givenBase;
   if (base === undefined) {
-    codec = await prepareCodec(o.family, preset, path.join(out, 'codec.safetensors'), o.codecScenes ?? 200, log);
-    base = path.join(out, 'base');
+    const codec = await prepareCodec(o.family, plan.preset, path.join(plan.out, 'codec.safetensors'), o.codecScenes ?? 200, log);
+    base = path.join(plan.out, 'base');
     log(`pre-training the base model (understanding + reconstruction, ${o.baseSteps} steps) → ${base}`);
-    await trainInWorker({ ...common(0), out: base, codec, steps: o.baseSteps, tasks: { ratios: ratiosFor(['understanding', 'reconstruction']) } }, run);
+    await train(plan.baseInput(codec), states.base.kind);
   } else if (readAdapterSpec(base) === undefined) {
     throw new RangeError(`the base ${base} has no ${'adapter.json'} beside it: use a run directory written by unimrg train`);
   }
   const baseAdapter = buildAdapter(readAdapterSpec(base)!, { weights: base });
   log('evaluating the base model');
-  const baseEval = await evaluate(baseAdapter, { ...evalOpts, gridFile: path.join(out, 'base-samples.png') });
+  const baseEval = await evaluate(baseAdapter, { ...evalOpts, gridFile: path.join(plan.out, 'base-samples.png') });
   baseAdapter.dispose();
 
   const arms: ArmResult[] = [];
-  for (const seed of seeds) {
-    for (const arm of armsToRun) {
-      const runDir = armDir(out, arm, seed);
-      const a0 = performance.now();
-      log(`post-training "${arm.name}" (seed ${seed}, ${o.steps} steps) → ${runDir}`);
-      await trainInWorker({ ...common(seed), out: runDir, base, steps: o.steps, tasks: { ratios: ratiosFor(arm.tasks) } }, run);
-      const adapter = buildAdapter(readAdapterSpec(runDir)!, { weights: runDir });
-      log(`evaluating "${arm.name}" (seed ${seed})`);
-      const ev = await evaluate(adapter, { ...evalOpts, gridFile: path.join(runDir, 'samples.png') });
-      adapter.dispose();
-      arms.push({ arm: arm.name, seed, runDir, eval: ev, metrics: readMetrics(runDir), seconds: (performance.now() - a0) / 1000 });
-      fs.writeFileSync(path.join(runDir, 'eval.json'), `${JSON.stringify(ev, null, 2)}\n`);
+  for (const [i, { arm, seed, runDir, input }] of plan.runs.entries()) {
+    const state = states.arms[i];
+    const a0 = performance.now();
+    if (state.kind === 'finished' && sameEvaluationSizes(state.eval, baseEval)) {
+      log(`keeping "${arm.name}" (seed ${seed}): finished and evaluated in ${runDir}`);
+      arms.push({ arm: arm.name, seed, runDir, eval: state.eval, metrics: readMetrics(runDir), seconds: 0, kept: true });
+      continue;
     }
+    if (state.kind === 'finished') {
+      log(`"${arm.name}" (seed ${seed}) is trained, but was evaluated on other sizes: evaluating it again`);
+    } else {
+      const how = { started: 'resuming', cut: 'post-training again (cut before its first checkpoint)', empty: 'post-training' }[state.kind];
+      log(`${how} "${arm.name}" (seed ${seed}, ${o.steps} steps) → ${runDir}`);
+      await train(input(base), state.kind);
+    }
+    const adapter = buildAdapter(readAdapterSpec(runDir)!, { weights: runDir });
+    log(`evaluating "${arm.name}" (seed ${seed})`);
+    const ev = await evaluate(adapter, { ...evalOpts, gridFile: path.join(runDir, 'samples.png') });
+    adapter.dispose();
+    arms.push({ arm: arm.name, seed, runDir, eval: ev, metrics: readMetrics(runDir), seconds: (performance.now() - a0) / 1000 });
+    fs.writeFileSync(path.join(runDir, ARM_EVAL_FILE), `${JSON.stringify(ev, null, 2)}\n`);
   }
-  const result: ExperimentResult = { family: o.family, batchMode, trainScenes: data.count, base, baseEval, arms, seconds: (performance.now() - t0) / 1000 };
-  fs.writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(result, (k, v) => (k === 'metrics' ? undefined : v), 2)}\n`);
+  const result: ExperimentResult = { family: o.family, batchMode: plan.batchMode, trainScenes: plan.trainScenes, base, baseEval, arms, seconds: (performance.now() - t0) / 1000 };
+  fs.writeFileSync(path.join(plan.out, 'results.json'), `${JSON.stringify(result, (k, v) => (k === 'metrics' ? undefined : v), 2)}\n`);
   return result;
+}
+
+/** A Ctrl-C (or `signal`) during an experiment: the current run saved a checkpoint; --resume continues. */
+export class ExperimentStopped extends Error {
+  /** The command line's exit code for a run stopped by Ctrl-C after its checkpoint. */
+  readonly exitCode = 130;
+  constructor(readonly out: string) {
+    super(`experiment stopped: the current run saved a checkpoint; rerun the same command with --resume to continue (${out})`);
+    this.name = 'ExperimentStopped';
+  }
 }

@@ -127,6 +127,12 @@ function smooth(y: number[], k = 10): number[] {
 
 /** Writes report.md and its PNGs into `dir`; returns the report's path. */
 /** The base as a reader needs it: a shipped base by its recipe and accuracy, a run by its path. */
+/** With --resume, the runs an earlier invocation finished (their time is not in this one's). */
+function keptNote(r: ExperimentResult): string {
+  const kept = r.arms.filter((a) => a.kept).length;
+  return kept === 0 ? '' : `; ${kept} of its ${r.arms.length} runs were finished by an earlier invocation and kept (\`--resume\`)`;
+}
+
 function baseDescription(dir: string, base: string): string {
   if (!fs.existsSync(path.join(base, RECIPE_FILE))) return `\`${path.relative(dir, base) || base}\``;
   const b = readBaseRecord(base);
@@ -153,7 +159,7 @@ export async function writeReport(dir: string, r: ExperimentResult, o: { title?:
   const grids = r.arms.filter((a) => a.eval.grid !== undefined).map((a) => `**${a.arm}** (seed ${a.seed}): ![samples](${path.relative(dir, a.eval.grid!)})`);
   const md = [
     `# ${o.title ?? `UniMRG experiment: ${r.family}`}`, '',
-    o.command ? `Produced by \`${o.command}\` in ${(r.seconds / 60).toFixed(1)} min.` : `Took ${(r.seconds / 60).toFixed(1)} min.`, '',
+    `${o.command ? `Produced by \`${o.command}\` in` : 'Took'} ${(r.seconds / 60).toFixed(1)} min${keptNote(r)}.`, '',
     `Every arm starts from the same base model (${baseDescription(dir, r.base)}) and trains the same number of steps with the same batch size${r.trainScenes === undefined ? '' : `, drawing from the same ${r.trainScenes} post-training scenes`}; only the tasks differ. ${protocolSentence(r.batchMode)} Seeds: ${[...new Set(r.arms.map((a) => a.seed))].join(', ')}${r.arms.length > 0 && new Set(r.arms.map((a) => a.seed)).size > 1 ? ' (mean ± sample std)' : ''}.`, '',
     resultTables(r),
     ...(o.context ?? []),

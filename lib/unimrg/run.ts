@@ -16,6 +16,8 @@ export interface RunOptions extends RunDirOptions {
   onEvent?: (e: TrainEvent) => void;
   /** Stop cleanly on SIGINT / SIGTERM (default true). */
   handleSignals?: boolean;
+  /** Stop cleanly, as a first Ctrl-C does (a checkpoint, then `stopped`), when this aborts. */
+  signal?: AbortSignal;
 }
 
 const SHORT: Record<string, string> = { understanding: 'und', reconstruction: 'rec', depth: 'dep', segmentation: 'seg' };
@@ -50,6 +52,9 @@ export function trainInWorker(config: unknown, o: RunOptions = {}): Promise<{ st
     process.stderr.write('\nstopping: saving a checkpoint (Ctrl-C again exits at once, keeping the last complete checkpoint)\n');
   };
   if (o.handleSignals ?? true) { process.on('SIGINT', onSignal); process.on('SIGTERM', onSignal); }
+  const onAbort = () => Atomics.store(flag, 0, 1);
+  if (o.signal?.aborted) onAbort();
+  o.signal?.addEventListener('abort', onAbort);
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (f: () => void) => {
@@ -58,6 +63,7 @@ export function trainInWorker(config: unknown, o: RunOptions = {}): Promise<{ st
       bar?.stop();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      o.signal?.removeEventListener('abort', onAbort);
       f();
     };
     worker.on('message', (m: { type: string; event?: TrainEvent; result?: { step: number; stopped: boolean; checkpoint: string }; message?: string; name?: string }) => {

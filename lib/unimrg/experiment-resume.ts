@@ -1,0 +1,108 @@
+// `unimrg experiment --resume`: an experiment of hours, cut short by a kill or a Ctrl-C, continues
+// where it stopped instead of starting over. Each arm's run directory is in one of four states:
+// finished (its eval.json is written; kept), started (a checkpoint; training resumes from it),
+// cut (killed before its first checkpoint: trained again from the start, its partial metrics
+// replaced) or empty. A run directory is only ever reused when the training it holds is
+// the one this experiment would run (the same resolved config, from the same base weights):
+// anything else is refused before any work, naming the directory and the fields that differ.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { type TrainConfig } from './config';
+import type { EvalResult } from './evaluate';
+import { CONFIG_FILE, runCheckpoint, runHistory } from './run-dir';
+
+/** What an experiment writes beside a finished arm's training: the arm's evaluation. */
+export const ARM_EVAL_FILE = 'eval.json';
+
+export type ArmState =
+  | { kind: 'empty' }
+  | { kind: 'started' }
+  | { kind: 'cut' }
+  | { kind: 'finished'; eval: EvalResult };
+
+/** Fields that name where things are, not what is trained; `base` is compared by content. */
+const PLACE_FIELDS = new Set(['out', 'base']);
+
+/** The dotted paths at which two JSON values differ (`a.b` for nested objects). */
+function differences(was: unknown, now: unknown, at = ''): string[] {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isObject(was) && isObject(now)) {
+    const keys = [...new Set([...Object.keys(was), ...Object.keys(now)])].sort();
+    return keys.flatMap((k) => differences(was[k], now[k], at === '' ? k : `${at}.${k}`));
+  }
+  return JSON.stringify(was) === JSON.stringify(now) ? [] : [at];
+}
+
+/** A digest of the weights at `p` (a file, or every file under a folder with its relative name). */
+export function weightsDigest(p: string): string {
+  const h = createHash('sha256');
+  const visit = (file: string, name: string) => {
+    const st = fs.statSync(file);
+    if (st.isDirectory()) {
+      for (const entry of fs.readdirSync(file).sort()) visit(path.join(file, entry), name === '' ? entry : `${name}/${entry}`);
+    } else if (st.isFile()) {
+      h.update(`${name}\0${st.size}\0`).update(fs.readFileSync(file));
+    }
+  };
+  visit(path.resolve(p), '');
+  return h.digest('hex');
+}
+
+const sameBase = (was: unknown, now: string | undefined): boolean => {
+  if (typeof was !== 'string' || now === undefined) return was === now;
+  if (path.resolve(was) === path.resolve(now)) return true;
+  return fs.existsSync(was) && fs.existsSync(now) && weightsDigest(was) === weightsDigest(now);
+};
+
+/**
+ * Why the run in `runDir` is not the training `expected` describes, in words (empty: it is). Compares the
+ * whole resolved config the trainer wrote, except where it lives; the base by its weights, so a
+ * copied or moved base with the same bytes still matches.
+ */
+export function trainingMismatch(runDir: string, expected: TrainConfig): string[] {
+  const file = path.join(runDir, CONFIG_FILE);
+  if (!fs.existsSync(file)) return [`it has no ${CONFIG_FILE}`];
+  let was: Record<string, unknown>;
+  try {
+    was = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    return [`its ${CONFIG_FILE} does not parse: ${(e as Error).message}`];
+  }
+  const now = JSON.parse(JSON.stringify(expected)) as Record<string, unknown>;
+  const fields = differences(was, now).filter((f) => !PLACE_FIELDS.has(f));
+  if (!sameBase(was.base, expected.base)) fields.push('base (other weights)');
+  return fields.length === 0 ? [] : [`differs in ${fields.join(', ')}`];
+}
+
+/**
+ * The state of one arm's run directory for `--resume`; a RangeError naming the directory when it
+ * holds another training. A finished arm's evaluation is returned as written: the caller decides
+ * whether it was made with this experiment's evaluation sizes.
+ */
+export function armState(runDir: string, expected: TrainConfig): ArmState {
+  if (runHistory(runDir).length === 0) return { kind: 'empty' };
+  const mismatch = trainingMismatch(runDir, expected);
+  if (mismatch.length > 0) {
+    throw new RangeError(`--resume: ${runDir} holds another training than this experiment's (${mismatch.join('; ')}); pass --overwrite to replace it, or choose another --out`);
+  }
+  const evalFile = path.join(runDir, ARM_EVAL_FILE);
+  if (fs.existsSync(evalFile)) {
+    try {
+      return { kind: 'finished', eval: JSON.parse(fs.readFileSync(evalFile, 'utf8')) as EvalResult };
+    } catch {
+      // a write cut short: the arm is evaluated again
+    }
+  }
+  return runCheckpoint(runDir) === undefined ? { kind: 'cut' } : { kind: 'started' };
+}
+
+/**
+ * Whether a kept evaluation was made with the sizes this experiment asks for: the same number of
+ * questions per split as the base evaluated now, and the same number of generation scenes.
+ */
+export function sameEvaluationSizes(kept: EvalResult, reference: EvalResult): boolean {
+  const splits = Object.keys(reference.understanding) as (keyof EvalResult['understanding'])[];
+  return kept.generation?.scenes === reference.generation?.scenes
+    && splits.every((s) => kept.understanding[s]?.overall.total === reference.understanding[s]?.overall.total);
+}
