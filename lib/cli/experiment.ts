@@ -40,6 +40,7 @@ export function addExperimentCommands(cli: Command): void {
     .option('--base-steps <n>', 'pre-train the base from scratch for n steps instead of using the shipped one')
     .option('--arms <set>', 'paper (all five arms) | main (understanding only and all four)', 'paper')
     .option('--lr <x>', "peak learning rate of the post-training (default: the preset's)")
+    .option('--condition-grad-scale <x>', "gradient scale from the generation losses into the condition image's features, in [0, 1] (default: the base's, the published 0.1)")
     .option('--train-scenes <n>', 'post-training scenes every arm draws from (the data-size study)', String(DEFAULT_TRAIN_SCENES))
     .option('--eval-count <n>', 'scenes per split for understanding', '100')
     .option('-o, --out <dir>', 'output directory', 'runs/experiment')
@@ -47,7 +48,7 @@ export function addExperimentCommands(cli: Command): void {
     .option('--batch-mode <mode>', 'per-task (the published protocol: one micro-batch of every trained task per step) | mixed | interleave (equal compute)', 'per-task')
     .option('--overwrite', 'replace the runs of an earlier experiment in the output directory')
     .option('--resume', 'continue an experiment cut short in the output directory: finished arms are kept, started ones resume from their checkpoint')
-    .action(async (f: { family: string; seeds: string; steps: string; arms: string; lr?: string; base?: string; baseSteps?: string; trainScenes: string; evalCount: string; out: string; progress?: string; batchMode?: string; overwrite?: boolean; resume?: boolean }) => {
+    .action(async (f: { family: string; seeds: string; steps: string; arms: string; lr?: string; base?: string; baseSteps?: string; trainScenes: string; conditionGradScale?: string; evalCount: string; out: string; progress?: string; batchMode?: string; overwrite?: boolean; resume?: boolean }) => {
       const families = f.family === 'all' ? [...FAMILIES] : [asUsage(() => checkFamily(f.family))];
       const seeds = f.seeds.split(',').map((s) => numberFlag('seeds', s, { integer: true, min: 0 })!);
       const steps = numberFlag('steps', f.steps, { integer: true, min: 1 })!;
@@ -58,19 +59,21 @@ export function addExperimentCommands(cli: Command): void {
       const trainScenes = numberFlag('train-scenes', f.trainScenes, { integer: true, min: 1 })!;
       const lr = numberFlag('lr', f.lr, { min: 0 });
       if (lr === 0) throw new UsageError('--lr must be > 0');
+      const gradScale = numberFlag('condition-grad-scale', f.conditionGradScale, { min: 0, max: 1 });
+      const train = { ...(lr === undefined ? {} : { optim: { lr } }), ...(gradScale === undefined ? {} : { model: { conditionGradScale: gradScale } }) };
       const arms = ARM_SETS[f.arms] ?? (() => { throw new UsageError(`--arms must be paper or main, got '${f.arms}'`); })();
       const progress = progressFlag(f.progress);
       const batchMode = batchModeFlag(f.batchMode);
       const experiments = families.map((family) => {
         const out = path.resolve(f.out, family);
-        const options = { family, out, arms, seeds, steps, base, baseSteps, count: trainScenes, evalCount, generationCount: 8, progress, batchMode, overwrite: f.overwrite, resume: f.resume, train: lr === undefined ? undefined : { optim: { lr } } };
+        const options = { family, out, arms, seeds, steps, base, baseSteps, count: trainScenes, evalCount, generationCount: 8, progress, batchMode, overwrite: f.overwrite, resume: f.resume, train };
         asUsage(() => { checkExperimentOut(options); makeDirs(out, '--out'); }); // every family before any work
         return options;
       });
       for (const options of experiments) {
         const { family, out } = options;
         const r = await runExperiment(options);
-        const command = `unimrg experiment --family ${family} --seeds ${seeds.join(',')} --arms ${f.arms} --steps ${steps}${lr === undefined ? '' : ` --lr ${lr}`}${base === undefined ? '' : ` --base ${f.base}`}${baseSteps === undefined ? '' : ` --base-steps ${baseSteps}`}${trainScenes === DEFAULT_TRAIN_SCENES ? '' : ` --train-scenes ${trainScenes}`} --eval-count ${evalCount} --batch-mode ${batchMode}`;
+        const command = `unimrg experiment --family ${family} --seeds ${seeds.join(',')} --arms ${f.arms} --steps ${steps}${lr === undefined ? '' : ` --lr ${lr}`}${base === undefined ? '' : ` --base ${f.base}`}${baseSteps === undefined ? '' : ` --base-steps ${baseSteps}`}${trainScenes === DEFAULT_TRAIN_SCENES ? '' : ` --train-scenes ${trainScenes}`}${gradScale === undefined ? '' : ` --condition-grad-scale ${gradScale}`} --eval-count ${evalCount} --batch-mode ${batchMode}`;
         console.log(`report: ${await writeReport(out, r, { title: `UniMRG at small scale: ${family}`, command })}`);
       }
     });

@@ -109,6 +109,7 @@ const rows: Row[] = [
   ['experiment --base missing', () => ['experiment', '--base', at('nowhere')], 2, /--base: .*nowhere does not exist/],
   ['experiment --base-steps 0', () => ['experiment', '--base-steps', '0'], 2, /--base-steps must be an integer >= 1/],
   ['experiment --train-scenes 0', () => ['experiment', '--train-scenes', '0'], 2, /--train-scenes must be an integer >= 1, got '0'/],
+  ['experiment --condition-grad-scale 2', () => ['experiment', '--condition-grad-scale', '2'], 2, /--condition-grad-scale must be a number >= 0 and <= 1, got '2'/],
   ['experiment --resume --overwrite', () => ['experiment', '--resume', '--overwrite'], 2, /--resume and --overwrite contradict each other/],
   ['experiment --resume over a run of another training', () => ['experiment', '--family', 'autoregressive-vq', '--base-steps', '5', '--resume', '-o', at('experiment')], 2, /--resume: .*experiment\/autoregressive-vq\/base holds another training than this experiment's \(it has no config\.json\); pass --overwrite/],
   ['quickstart --resume without --out', () => ['quickstart', '--resume'], 2, /--resume needs --out/],

@@ -92,6 +92,9 @@ describe('experiment --resume', () => {
     await expect(runExperiment(toy({ resume: true, train: { data: { workers: 0 }, optim: { lr: 1e-2 } } })))
       .rejects.toThrow(new RegExp(`--resume: ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/base holds another training than this experiment's \\(differs in optim\\.lr\\)`));
     await expect(runExperiment(toy({ resume: true, steps: 5 }))).rejects.toThrow(/understanding-only-seed0 holds another training .*differs in steps/);
+    // a model override (the gradient-scale study, --condition-grad-scale) is part of the training
+    await expect(runExperiment(toy({ resume: true, train: { data: { workers: 0 }, model: { conditionGradScale: 1 } } })))
+      .rejects.toThrow(/base holds another training .*differs in model\.conditionGradScale/);
     await expect(runExperiment(toy({ resume: true, overwrite: true }))).rejects.toThrow(/--resume and --overwrite contradict each other/);
     expect(snapshot(out)).toBe(before);
   });
