@@ -21,8 +21,10 @@ export type ArmState =
   | { kind: 'cut' }
   | { kind: 'finished'; eval: EvalResult };
 
-/** Fields that name where things are, not what is trained; `base` is compared by content. */
-const PLACE_FIELDS = new Set(['out', 'base']);
+/** Where the run is written: not part of what is trained. */
+const OUT_FIELD = 'out';
+/** Files the run starts from, compared by their bytes (an experiment copied elsewhere still matches). */
+const WEIGHT_FIELDS = ['base', 'codec'] as const;
 
 /** The dotted paths at which two JSON values differ (`a.b` for nested objects). */
 function differences(was: unknown, now: unknown, at = ''): string[] {
@@ -49,7 +51,7 @@ export function weightsDigest(p: string): string {
   return h.digest('hex');
 }
 
-const sameBase = (was: unknown, now: string | undefined): boolean => {
+const sameWeights = (was: unknown, now: string | undefined): boolean => {
   if (typeof was !== 'string' || now === undefined) return was === now;
   if (path.resolve(was) === path.resolve(now)) return true;
   return fs.existsSync(was) && fs.existsSync(now) && weightsDigest(was) === weightsDigest(now);
@@ -57,8 +59,8 @@ const sameBase = (was: unknown, now: string | undefined): boolean => {
 
 /**
  * Why the run in `runDir` is not the training `expected` describes, in words (empty: it is). Compares the
- * whole resolved config the trainer wrote, except where it lives; the base by its weights, so a
- * copied or moved base with the same bytes still matches.
+ * whole resolved config the trainer wrote, except where it lives; the base and codec by their
+ * bytes, so a copied or moved experiment still matches.
  */
 export function trainingMismatch(runDir: string, expected: TrainConfig): string[] {
   const file = path.join(runDir, CONFIG_FILE);
@@ -70,8 +72,9 @@ export function trainingMismatch(runDir: string, expected: TrainConfig): string[
     return [`its ${CONFIG_FILE} does not parse: ${(e as Error).message}`];
   }
   const now = JSON.parse(JSON.stringify(expected)) as Record<string, unknown>;
-  const fields = differences(was, now).filter((f) => !PLACE_FIELDS.has(f));
-  if (!sameBase(was.base, expected.base)) fields.push('base (other weights)');
+  const byContent = new Set<string>(WEIGHT_FIELDS);
+  const fields = differences(was, now).filter((f) => f !== OUT_FIELD && !byContent.has(f));
+  for (const f of WEIGHT_FIELDS) if (!sameWeights(was[f], expected[f])) fields.push(`${f} (other weights)`);
   return fields.length === 0 ? [] : [`differs in ${fields.join(', ')}`];
 }
 

@@ -238,7 +238,10 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     const a0 = performance.now();
     if (state.kind === 'finished' && sameEvaluationSizes(state.eval, baseEval)) {
       log(`keeping "${arm.name}" (seed ${seed}): finished and evaluated in ${runDir}`);
-      arms.push({ arm: arm.name, seed, runDir, eval: state.eval, metrics: readMetrics(runDir), seconds: 0, kept: true });
+      // (the grid named as it lies now: a copied or moved experiment keeps it beside the run)
+      const grid = path.join(runDir, 'samples.png');
+      const ev = { ...state.eval, grid: fs.existsSync(grid) ? grid : undefined };
+      arms.push({ arm: arm.name, seed, runDir, eval: ev, metrics: readMetrics(runDir), seconds: 0, kept: true });
       continue;
     }
     if (state.kind === 'finished') {

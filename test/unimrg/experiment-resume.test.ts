@@ -56,7 +56,13 @@ describe('experiment --resume', () => {
     const runs = () => r.arms.map((a) => snapshot(a.runDir));
     const before = runs();
     const again = await runExperiment(toy({ arms, resume: true }));
-    expect(again.arms.every((a) => a.kept && a.seconds === 0)).toBe(true);
+    expect(again.arms.every((a) => a.kept && a.seconds === 0 && a.eval.grid === path.join(a.runDir, 'samples.png'))).toBe(true);
+    // a copied experiment resumes too: its runs name the old base path, whose weights are the same bytes
+    const moved = path.join(tmp, 'moved');
+    fs.cpSync(out, moved, { recursive: true });
+    const there = await runExperiment(toy({ out: moved, arms, resume: true }));
+    expect(there.arms.every((a) => a.kept && a.runDir.startsWith(moved) && a.eval.grid === path.join(a.runDir, 'samples.png'))).toBe(true);
+    expect(read(await writeReport(moved, there, { command: 'test' }))).toContain('](depth-seed0/samples.png)');
     expect(again.arms.map((a) => a.eval.understanding.test!.overall)).toEqual(r.arms.map((a) => a.eval.understanding.test!.overall));
     expect(runs()).toEqual(before);
     const report = read(await writeReport(out, again, { command: 'test' }));
