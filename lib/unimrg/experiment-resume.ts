@@ -5,12 +5,13 @@
 // replaced) or empty. A run directory is only ever reused when the training it holds is
 // the one this experiment would run (the same resolved config, from the same base weights):
 // anything else is refused before any work, naming the directory and the fields that differ.
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type TrainConfig } from './config';
 import type { EvalResult } from './evaluate';
 import { CONFIG_FILE, runCheckpoint, runHistory } from './run-dir';
+import { weightsFile } from './run-model';
+import { sha256File } from './shipped-bases';
 
 /** What an experiment writes beside a finished arm's training: the arm's evaluation. */
 export const ARM_EVAL_FILE = 'eval.json';
@@ -25,6 +26,7 @@ export type ArmState =
 const OUT_FIELD = 'out';
 /** Files the run starts from, compared by their bytes (an experiment copied elsewhere still matches). */
 const WEIGHT_FIELDS = ['base', 'codec'] as const;
+type WeightField = typeof WEIGHT_FIELDS[number];
 
 /** The dotted paths at which two JSON values differ (`a.b` for nested objects). */
 function differences(was: unknown, now: unknown, at = ''): string[] {
@@ -36,26 +38,20 @@ function differences(was: unknown, now: unknown, at = ''): string[] {
   return JSON.stringify(was) === JSON.stringify(now) ? [] : [at];
 }
 
-/** A digest of the weights at `p` (a file, or every file under a folder with its relative name). */
-export function weightsDigest(p: string): string {
-  const h = createHash('sha256');
-  const visit = (file: string, name: string) => {
-    const st = fs.statSync(file);
-    if (st.isDirectory()) {
-      for (const entry of fs.readdirSync(file).sort()) visit(path.join(file, entry), name === '' ? entry : `${name}/${entry}`);
-    } else if (st.isFile()) {
-      h.update(`${name}\0${st.size}\0`).update(fs.readFileSync(file));
-    }
-  };
-  visit(path.resolve(p), '');
-  return h.digest('hex');
-}
+/** The bytes a run starts from: the weights file a base path loads, or the codec file. */
+const startingFile = (field: WeightField, p: string): string => (field === 'base' ? weightsFile(p) : p);
 
-const sameWeights = (was: unknown, now: string | undefined): boolean => {
-  if (typeof was !== 'string' || now === undefined) return was === now;
-  if (path.resolve(was) === path.resolve(now)) return true;
-  return fs.existsSync(was) && fs.existsSync(now) && weightsDigest(was) === weightsDigest(now);
-};
+/** Why the run's `field` file is not the one the experiment would start from (undefined: it is). */
+function otherWeights(field: WeightField, was: unknown, now: string | undefined): string | undefined {
+  if (typeof was !== 'string' || now === undefined) return was === now ? undefined : `${field} differs`;
+  if (path.resolve(was) === path.resolve(now)) return undefined;
+  if (!fs.existsSync(was)) return `its ${field} ${was} is gone, so its bytes cannot be compared with ${now}`;
+  try {
+    return sha256File(startingFile(field, was)) === sha256File(startingFile(field, now)) ? undefined : `${field} has other weights`;
+  } catch (e) {
+    return `${field}: ${(e as Error).message}`;
+  }
+}
 
 /**
  * Why the run in `runDir` is not the training `expected` describes, in words (empty: it is). Compares the
@@ -74,8 +70,8 @@ export function trainingMismatch(runDir: string, expected: TrainConfig): string[
   const now = JSON.parse(JSON.stringify(expected)) as Record<string, unknown>;
   const byContent = new Set<string>(WEIGHT_FIELDS);
   const fields = differences(was, now).filter((f) => f !== OUT_FIELD && !byContent.has(f));
-  for (const f of WEIGHT_FIELDS) if (!sameWeights(was[f], expected[f])) fields.push(`${f} (other weights)`);
-  return fields.length === 0 ? [] : [`differs in ${fields.join(', ')}`];
+  const weights = WEIGHT_FIELDS.map((f) => otherWeights(f, was[f], expected[f])).filter((w) => w !== undefined);
+  return [...(fields.length === 0 ? [] : [`differs in ${fields.join(', ')}`]), ...weights];
 }
 
 /**

@@ -2,11 +2,11 @@
 // same experiment resumes it, finished arms are kept untouched, arms evaluated on other sizes are
 // evaluated again without training, an arm killed before its first checkpoint trains again, and a
 // run directory holding another training is refused before any work.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type ExperimentOptions, ExperimentStopped, MAIN_ARMS, PAPER_ARMS, runExperiment } from '../../lib/unimrg/experiment';
-import { weightsDigest } from '../../lib/unimrg/experiment-resume';
 import { writeReport } from '../../lib/unimrg/report';
 
 jest.setTimeout(600_000);
@@ -23,8 +23,15 @@ const toy = (o: Partial<ExperimentOptions> = {}): ExperimentOptions => ({
 const arm = (name: string) => PAPER_ARMS.find((a) => a.name === name)!;
 const read = (f: string) => fs.readFileSync(f, 'utf8');
 const steps = (runDir: string) => read(path.join(runDir, 'metrics.jsonl')).trim().split('\n').map((l) => JSON.parse(l).step);
-/** Every file under `dir` with its bytes' digest, to show that nothing in it changed. */
-const snapshot = (dir: string) => weightsDigest(dir);
+/** A digest of every file under `dir` with its name, to show that nothing in it changed. */
+function snapshot(dir: string): string {
+  const h = createHash('sha256');
+  for (const f of (fs.readdirSync(dir, { recursive: true }) as string[]).sort()) {
+    const file = path.join(dir, f);
+    if (fs.statSync(file).isFile()) h.update(`${f}\0`).update(fs.readFileSync(file));
+  }
+  return h.digest('hex');
+}
 
 describe('experiment --resume', () => {
   it('a stop (Ctrl-C) ends the experiment after a checkpoint; --resume continues it and adds arms', async () => {
@@ -103,5 +110,12 @@ describe('experiment --resume', () => {
       .rejects.toThrow(/base holds another training .*differs in model\.conditionGradScale/);
     await expect(runExperiment(toy({ resume: true, overwrite: true }))).rejects.toThrow(/--resume and --overwrite contradict each other/);
     expect(snapshot(out)).toBe(before);
+    // a run whose base is gone cannot be shown to be this experiment's
+    const gone = path.join(tmp, 'gone');
+    fs.cpSync(out, gone, { recursive: true });
+    const config = path.join(gone, 'depth-seed0', 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ ...JSON.parse(read(config)), base: path.join(tmp, 'nowhere') }));
+    await expect(runExperiment(toy({ out: gone, arms: [arm('+ depth')], resume: true })))
+      .rejects.toThrow(/depth-seed0 holds another training .*its base .*nowhere is gone, so its bytes cannot be compared/);
   });
 });
