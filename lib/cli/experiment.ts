@@ -40,7 +40,7 @@ export function addExperimentCommands(cli: Command): void {
     .option('--base-steps <n>', 'pre-train the base from scratch for n steps instead of using the shipped one')
     .option('--arms <set>', 'paper (all five arms) | main (understanding only and all four)', 'paper')
     .option('--lr <x>', "peak learning rate of the post-training (default: the preset's)")
-    .option('--condition-grad-scale <x>', "gradient scale from the generation losses into the condition image's features, in [0, 1] (default: the base's, the published 0.1)")
+    .option('--condition-grad-scale <x>', "scale of the LLM's gradient (every task's) into the input image's features, in [0, 1] (default: the base's, the published 0.1)")
     .option('--train-scenes <n>', 'post-training scenes every arm draws from (the data-size study)', String(DEFAULT_TRAIN_SCENES))
     .option('--eval-count <n>', 'scenes per split for understanding', '100')
     .option('-o, --out <dir>', 'output directory', 'runs/experiment')
