@@ -106,6 +106,9 @@ export interface ExperimentResult {
 
 const EMPTY: ArmState = { kind: 'empty' };
 
+/** The sample grid an arm's evaluation draws beside its run. */
+const armGrid = (runDir: string) => path.join(runDir, 'samples.png');
+
 const armDir = (out: string, arm: Arm, seed: number) => path.join(out, `${arm.name.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase()}-seed${seed}`);
 
 /** The state of the base run (when the experiment pre-trains one) and of every arm's, in plan order. */
@@ -116,7 +119,7 @@ interface RunStates { base: ArmState; arms: ArmState[] }
  * `resume`, one whose runs are another training than this experiment's (see experiment-resume).
  * Returns what each run directory holds (all empty without `resume`).
  */
-export function checkExperimentOut(o: Pick<ExperimentOptions, 'out' | 'base' | 'seeds' | 'arms' | 'overwrite' | 'resume'> & Partial<ExperimentOptions>): RunStates {
+export function checkExperimentOut(o: Pick<ExperimentOptions, 'out' | 'base' | 'seeds' | 'arms' | 'overwrite' | 'resume'> & Partial<ExperimentOptions>, plan?: Plan): RunStates {
   if (o.resume && o.overwrite) throw new RangeError('--resume and --overwrite contradict each other: continue the experiment, or replace its runs');
   const out = path.resolve(o.out);
   const none = { base: EMPTY, arms: (o.seeds ?? [0]).flatMap(() => (o.arms ?? MAIN_ARMS).map(() => EMPTY)) };
@@ -124,7 +127,7 @@ export function checkExperimentOut(o: Pick<ExperimentOptions, 'out' | 'base' | '
   if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new RangeError(`--out: ${out} exists and is not a directory`);
   if (o.resume) {
     if (o.family === undefined || o.steps === undefined) throw new RangeError('checkExperimentOut: resume needs the whole experiment (family, steps)');
-    return runStates(o as ExperimentOptions);
+    return runStates(plan ?? planExperiment(o as ExperimentOptions));
   }
   const runDirs = [...(o.base === undefined ? [path.join(out, 'base')] : []), ...(o.seeds ?? [0]).flatMap((seed) => (o.arms ?? MAIN_ARMS).map((arm) => armDir(out, arm, seed)))];
   const taken = runDirs.filter((d) => runHistory(d).length > 0);
@@ -169,8 +172,7 @@ function planExperiment(o: ExperimentOptions): Plan {
 }
 
 /** What --resume finds in each run directory (a RangeError for one holding another training). */
-function runStates(o: ExperimentOptions): RunStates {
-  const plan = planExperiment(o);
+function runStates(plan: Plan): RunStates {
   const base = plan.givenBase ?? path.join(plan.out, 'base');
   const baseState = plan.givenBase === undefined ? armState(base, parseTrainConfig(plan.baseInput(path.join(plan.out, 'codec.safetensors')))) : EMPTY;
   // A pre-trained base has no eval.json: whatever state its run is in, training resumes (or restarts).
@@ -208,7 +210,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const t0 = performance.now();
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const plan = planExperiment(o);
-  const states = checkExperimentOut({ ...o, base: plan.givenBase });
+  const states = checkExperimentOut({ ...o, base: plan.givenBase }, plan);
   makeDirs(plan.out, '--out');
   const run = { progress: o.progress, overwrite: o.overwrite, signal: o.signal };
   const evalOpts = { count: o.evalCount ?? 50, generationCount: o.generationCount ?? 8 };
@@ -239,7 +241,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     if (state.kind === 'finished' && sameEvaluationSizes(state.eval, baseEval)) {
       log(`keeping "${arm.name}" (seed ${seed}): finished and evaluated in ${runDir}`);
       // (the grid named as it lies now: a copied or moved experiment keeps it beside the run)
-      const grid = path.join(runDir, 'samples.png');
+      const grid = armGrid(runDir);
       const ev = { ...state.eval, grid: fs.existsSync(grid) ? grid : undefined };
       arms.push({ arm: arm.name, seed, runDir, eval: ev, metrics: readMetrics(runDir), seconds: 0, kept: true });
       continue;
@@ -253,7 +255,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     }
     const adapter = buildAdapter(readAdapterSpec(runDir)!, { weights: runDir });
     log(`evaluating "${arm.name}" (seed ${seed})`);
-    const ev = await evaluate(adapter, { ...evalOpts, gridFile: path.join(runDir, 'samples.png') });
+    const ev = await evaluate(adapter, { ...evalOpts, gridFile: armGrid(runDir) });
     adapter.dispose();
     arms.push({ arm: arm.name, seed, runDir, eval: ev, metrics: readMetrics(runDir), seconds: (performance.now() - a0) / 1000 });
     fs.writeFileSync(path.join(runDir, ARM_EVAL_FILE), `${JSON.stringify(ev, null, 2)}\n`);

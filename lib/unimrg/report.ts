@@ -125,14 +125,13 @@ function smooth(y: number[], k = 10): number[] {
   });
 }
 
-/** Writes report.md and its PNGs into `dir`; returns the report's path. */
-/** The base as a reader needs it: a shipped base by its recipe and accuracy, a run by its path. */
 /** With --resume, the runs an earlier invocation finished (their time is not in this one's). */
 function keptNote(r: ExperimentResult): string {
   const kept = r.arms.filter((a) => a.kept).length;
   return kept === 0 ? '' : `; ${kept} of its ${r.arms.length} runs were finished by an earlier invocation and kept (\`--resume\`)`;
 }
 
+/** The base as a reader needs it: a shipped base by its recipe and accuracy, a run by its path. */
 function baseDescription(dir: string, base: string): string {
   if (!fs.existsSync(path.join(base, RECIPE_FILE))) return `\`${path.relative(dir, base) || base}\``;
   const b = readBaseRecord(base);
@@ -140,6 +139,7 @@ function baseDescription(dir: string, base: string): string {
   return `the shipped \`bases/${b.family}\`: preset ${b.preset}, ${b.steps} steps of understanding + reconstruction by \`${b.command}\`, test accuracy ${t.accuracy.toFixed(3)} on ${t.questions} questions`;
 }
 
+/** Writes report.md and its PNGs into `dir`; returns the report's path. */
 export async function writeReport(dir: string, r: ExperimentResult, o: { title?: string; command?: string; context?: string[] } = {}): Promise<string> {
   makeDirs(dir, 'report');
   const curves: string[] = [];
